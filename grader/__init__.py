@@ -1,0 +1,18 @@
+"""The MNIST course grader and its tools.
+
+Submodules, one concern each:
+
+- ``mnist``     the offline MNIST loader (checksummed ``data_cache/mnist.npz``)
+- ``markers``   solutions/ -> exercises/ (the ``# BEGIN SOLUTION`` stripper)
+- ``release``   a student copy of the repository without solutions
+- ``target``    importing the exercise modules from a folder
+- ``plain``     the plain-data wire format between student code and the grader
+- ``gateway``   the single door through which checks call student code
+- ``probes``    functions that call student code and return plain data
+- ``checks``    assertion helpers with student-facing messages
+- ``oracles``   independent reference computations (TensorFlow, Keras, NumPy)
+- ``plugin``    the pytest plugin: options, points, score table, results.json
+- ``cli``       the ``course`` command line
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,77 @@
+"""The gateway: the one door through which grader checks run student code.
+
+``gateway.run(probe_id, *args, **kwargs)`` runs a registered probe (``grader.probes``)
+and returns its result as plain data, or an ``ErrorRecord`` if student code raised.
+Two implementations share that contract:
+
+- ``InProcessGateway`` runs probes in this process (a student's quick local loop);
+- ``WorkerGateway`` (``grader.worker``) runs them in a locked-down child process, so no
+  student code runs where the score is decided (bulk grading, ``--isolate``).
+
+Either way every result is round-tripped through ``grader.plain``.
+"""
+
+from __future__ import annotations
+
+
+from typing import Any
+
+from grader import plain
+from grader.probes import ProbeContext, lookup
+from grader.target import Target
+
+
+class Gateway:
+    """Runs probes against one target folder."""
+
+    def run(self, probe_id: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the gateway holds (a worker process)."""
+
+
+def execute(ctx: ProbeContext, request: str) -> str:
+    """Run one encoded request ``{"probe", "args", "kwargs"}``; return the encoded reply.
+
+    Shared by both gateways, so they behave identically. Any exception, ``SystemExit``
+    included, becomes an ``ErrorRecord`` reply.
+    """
+    message = plain.decode(request)
+    try:
+        function = lookup(message["probe"])
+        value = function(ctx, *message["args"], **message["kwargs"])
+        reply = plain.encode({"value": value})
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - student code may raise anything
+        record = plain.error_record(error, ctx.target.student_files())
+        reply = plain.encode({"value": record})
+    return reply
+
+
+def encode_request(probe_id: str, args: tuple, kwargs: dict) -> str:
+    return plain.encode({"probe": probe_id, "args": list(args), "kwargs": kwargs})
+
+
+class InProcessGateway(Gateway):
+    """Probes run here; results still cross the plain-data boundary."""
+
+    def __init__(self, target: Target):
+        self.ctx = ProbeContext(target)
+
+    def run(self, probe_id: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        # Timeouts in-process are pytest-timeout's job (a signal in the main thread).
+        reply = execute(self.ctx, encode_request(probe_id, args, kwargs))
+        return plain.decode(reply)["value"]
+
+
+def open_gateway(target: Target, isolate: bool, **worker_options: Any) -> Gateway:
+    """An in-process gateway, or a sandboxed worker when ``isolate`` is true."""
+    if not isolate:
+        return InProcessGateway(target)
+    from grader.worker import WorkerGateway
+
+    return WorkerGateway(target, **worker_options)
+
+

@@ -1,0 +1,143 @@
+"""Plain data: the only things that cross from student code to the grader.
+
+Probe results are encoded to JSON text, with NumPy arrays as base64 ``.npy`` bytes
+read back with ``allow_pickle=False``. Nothing is ever unpickled, so a worker can send
+numbers, strings, arrays, lists and dicts, and nothing else. A value of any other type
+(a student's object with a lying ``__eq__``, say) crosses as an ``Opaque`` record
+naming its type, which no check accepts as an answer.
+
+Both modes of the gateway (in-process and worker) round-trip every result through
+``encode``/``decode``, so a check sees exactly the same data in either.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Largest encoded message accepted from a worker (bytes of JSON text).
+MAX_MESSAGE_BYTES = 256 * 1024 * 1024
+#: Longest error message or traceback kept from student code (characters).
+MAX_TEXT_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """An exception raised by student code, as plain data."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.type == "NotImplementedError"
+
+    def one_line(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value of a type that is not plain data; only its type name crosses."""
+
+    type_name: str
+
+
+def error_record(error: BaseException, student_files: tuple[str, ...] = ()) -> ErrorRecord:
+    """Describe ``error`` as plain data, keeping only the student's own frames."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if student_files:
+        frames = [frame for frame in frames if frame.filename in student_files] or frames[-1:]
+    text = "".join(traceback.format_list(frames))
+    return ErrorRecord(
+        type=type(error).__name__,
+        message=_clip(str(error)),
+        traceback=_clip(text, keep_end=True),
+    )
+
+
+def _clip(text: str, keep_end: bool = False) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return ("..." + text[-MAX_TEXT_CHARS:]) if keep_end else (text[:MAX_TEXT_CHARS] + "...")
+
+
+def to_plain(value: Any) -> Any:
+    """Turn a probe's result into plain Python/NumPy data (arrays copied)."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if type(value) is float:
+        return value
+    if isinstance(value, np.generic) and type(value).__module__ == "numpy":
+        return np.asarray(value)
+    if type(value) is np.ndarray:
+        if value.dtype.kind not in "biufc":
+            return Opaque(f"ndarray of dtype {value.dtype}")
+        return value.copy()
+    if type(value) in (list, tuple):
+        return [to_plain(item) for item in value]
+    if type(value) is dict:
+        return {str(key): to_plain(item) for key, item in value.items()}
+    if isinstance(value, (ErrorRecord, Opaque)):
+        return value
+    return Opaque(f"{type(value).__module__}.{type(value).__qualname__}")
+
+
+def encode(value: Any) -> str:
+    """Plain value -> JSON text."""
+    return json.dumps(_tag(to_plain(value)), allow_nan=True, separators=(",", ":"))
+
+
+def decode(text: str | bytes) -> Any:
+    """JSON text -> plain value. Rejects anything that is not our format."""
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ValueError(f"message of {len(text)} bytes is larger than {MAX_MESSAGE_BYTES}")
+    return _untag(json.loads(text))
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return {"__ndarray__": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    if isinstance(value, ErrorRecord):
+        return {"__error__": [value.type, value.message, value.traceback]}
+    if isinstance(value, Opaque):
+        return {"__opaque__": value.type_name}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
+    if isinstance(value, list):
+        return [_tag(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _tag(item) for key, item in value.items()}
+    return value
+
+
+def _untag(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_untag(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        (key, item), = value.items()
+        if key == "__ndarray__":
+            array = np.load(io.BytesIO(base64.b64decode(item)), allow_pickle=False)
+            if array.dtype.kind not in "biufc":
+                raise ValueError(f"array of dtype {array.dtype} is not plain data")
+            return array
+        if key == "__error__":
+            kind, message, trace = (str(part) for part in item)
+            return ErrorRecord(kind, message, trace)
+        if key == "__opaque__":
+            return Opaque(str(item))
+        if key == "__float__":
+            return float(item)
+    return {key: _untag(item) for key, item in value.items()}

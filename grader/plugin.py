@@ -1,0 +1,188 @@
+"""The grader's pytest plugin: target options, points, clean messages, score table.
+
+Loaded by ``grader/conftest.py``. Every check in ``grader/test_<exercise>.py`` carries
+exactly one ``@pytest.mark.points(n)``; the exercise is the module's name. At the end of
+every run the plugin prints the score table and writes Gradescope's ``results.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
+
+from grader import __version__  # noqa: E402
+from grader.checks import CheckFailed, NotImplementedYet  # noqa: E402
+from grader.gateway import open_gateway  # noqa: E402
+from grader.report import CheckResult, Scoreboard, gradescope_results, score_table, write_json_atomic  # noqa: E402
+from grader.target import Target, resolve_target  # noqa: E402
+
+#: Default per-check time limit (seconds); training checks set their own.
+DEFAULT_CHECK_TIMEOUT = 60
+
+_BOARD = pytest.StashKey[Scoreboard]()
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "MNIST course grader")
+    group.addoption("--target", default=None,
+                    help="folder with the exercise modules to grade: 'exercises' (default), "
+                         "'solutions', or any path (a submission)")
+    group.addoption("--isolate", action="store_true",
+                    help="run student code in a locked-down worker process")
+    group.addoption("--results", default="results.json",
+                    help="where to write Gradescope's results.json (default: ./results.json)")
+    group.addoption("--no-train-cache", action="store_true",
+                    help="retrain for the accuracy bars even if a cached run matches")
+    group.addoption("--grader-seed", type=int, default=1234,
+                    help="seed for the randomized checks and the training runs")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): points this grader check is worth")
+    config.stash[_BOARD] = Scoreboard()
+    config.stash[_STARTED] = time.perf_counter()
+
+
+def _exercise_of(item: pytest.Item) -> str | None:
+    name = Path(str(item.fspath)).stem
+    return name.removeprefix("test_") if name.startswith("test_") else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    errors = []
+    for item in items:
+        markers = list(item.iter_markers("points"))
+        if len(markers) != 1 or len(markers[0].args) != 1 or markers[0].kwargs:
+            errors.append(f"{item.nodeid}: needs exactly one @pytest.mark.points(n)")
+            continue
+        points = markers[0].args[0]
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
+            errors.append(f"{item.nodeid}: points must be a positive number, got {points!r}")
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(DEFAULT_CHECK_TIMEOUT))
+    if errors:
+        raise pytest.UsageError("grader checks without valid points:\n" + "\n".join(errors))
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    """The folder being graded."""
+    return Target(resolve_target(pytestconfig.getoption("--target")))
+
+
+@pytest.fixture(scope="session")
+def student(pytestconfig: pytest.Config, target: Target):
+    """The gateway to the student's code (see ``grader.gateway``)."""
+    gateway = open_gateway(target, isolate=pytestconfig.getoption("--isolate"))
+    yield gateway
+    gateway.close()
+
+
+@pytest.fixture(scope="session")
+def grader_seed(pytestconfig: pytest.Config) -> int:
+    return pytestconfig.getoption("--grader-seed")
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest, grader_seed: int) -> np.random.Generator:
+    """A random generator per check, fixed by the grader seed and the check's name."""
+    return np.random.default_rng([grader_seed, zlib.crc32(request.node.nodeid.encode())])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
+        report.longrepr = str(call.excinfo.value)
+    elif call.excinfo is not None and "Timeout" in call.excinfo.typename + str(call.excinfo.value)[:40]:
+        report.longrepr = f"time limit exceeded: this check took longer than its limit ({_limit(item)} s)"
+    if report.when == "call" or report.failed or report.skipped:
+        _record(item, report)
+
+
+def _limit(item: pytest.Item) -> object:
+    marker = item.get_closest_marker("timeout")
+    return marker.args[0] if marker and marker.args else "?"
+
+
+def _record(item: pytest.Item, report: pytest.TestReport) -> None:
+    board = item.config.stash[_BOARD]
+    if any(check.name == item.nodeid for check in board.checks):
+        return  # setup already failed and was recorded
+    points = float(item.get_closest_marker("points").args[0])
+    passed = report.passed and report.when == "call"
+    output = "" if passed else _message(report)
+    board.checks.append(
+        CheckResult(
+            exercise=_exercise_of(item) or "?",
+            name=item.nodeid,
+            max_score=points,
+            score=points if passed else 0.0,
+            status="passed" if passed else "failed",
+            output=output,
+            execution_time=report.duration,
+        )
+    )
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped:
+        return f"skipped: {report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr}"
+    text = str(report.longrepr)
+    return text if len(text) < 4000 else text[:4000] + "..."
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_TITLES] = {item.nodeid: _check_title(item) for item in session.items}
+
+
+_TITLES = pytest.StashKey[dict]()
+
+
+def _check_title(item: pytest.Item) -> str:
+    """A check's name for students: the first line of its docstring."""
+    doc = getattr(item.function, "__doc__", None) or item.name
+    return doc.strip().splitlines()[0]
+
+
+def _finished_board(config: pytest.Config) -> Scoreboard:
+    titles = config.stash.get(_TITLES, {})
+    board = config.stash[_BOARD]
+    return Scoreboard([
+        CheckResult(**{**check.__dict__, "name": titles.get(check.name, check.name)})
+        for check in board.checks
+    ])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    board = _finished_board(config)
+    if not board.checks:
+        return
+    terminalreporter.section("score")
+    for check in board.checks:
+        if check.status != "passed":
+            first = check.output.splitlines()[0] if check.output else "failed"
+            terminalreporter.write_line(f"  [0/{check.max_score:g}] {check.exercise}: {check.name} -- {first}")
+    terminalreporter.write_line("")
+    for line in score_table(board).splitlines():
+        terminalreporter.write_line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    board = _finished_board(config)
+    if not board.checks or config.getoption("--collect-only"):
+        return
+    elapsed = time.perf_counter() - config.stash[_STARTED]
+    target = config.getoption("--target") or "exercises"
+    results = gradescope_results(board, elapsed, {"target": str(target), "grader_version": __version__})
+    write_json_atomic(Path(config.getoption("--results")), results)
