@@ -55,7 +55,9 @@ def value_of(outcome: Any, what: str) -> Any:
     __tracebackhide__ = True
     if isinstance(outcome, ErrorRecord):
         if outcome.not_implemented:
-            name = what.split("(", 1)[0]
+            # A generated stub names itself ("Trainer.__init__: not implemented yet - ...").
+            stub = outcome.message.split(":", 1)[0] if "not implemented yet" in outcome.message else ""
+            name = stub.removesuffix(".__init__") if stub and " " not in stub else what.split("(", 1)[0]
             raise NotImplementedYet(f"{name}: not implemented yet")
         raise CheckFailed(
             f"{what} raised {outcome.one_line()}\n{_indent(outcome.traceback.rstrip())}"

@@ -59,3 +59,13 @@ def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
     import keras
 
     return np.asarray(keras.activations.softmax(tf.constant(np.asarray(logits, np.float64)), axis=axis))
+
+
+def avg_pool2d(image: np.ndarray, pool_size: int = 2, stride: int | None = None,
+               padding: str = "valid") -> np.ndarray:
+    """``tf.nn.avg_pool2d`` on (H, W) or (H, W, C): what averaging instead of max gives."""
+    stride = stride or pool_size
+    array = np.asarray(image, np.float64)
+    x = array[None, :, :, None] if array.ndim == 2 else array[None]
+    out = tf.nn.avg_pool2d(tf.constant(x), pool_size, stride, padding.upper()).numpy()[0]
+    return out[:, :, 0] if array.ndim == 2 else out

@@ -20,6 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports Te
 from grader import __version__  # noqa: E402
 from grader.checks import CheckFailed, NotImplementedYet  # noqa: E402
 from grader.gateway import open_gateway  # noqa: E402
+from grader.paths import EXERCISE_MODULES, REPO_ROOT  # noqa: E402
+from grader.train_cache import TrainCache  # noqa: E402
 from grader.report import CheckResult, Scoreboard, gradescope_results, score_table, write_json_atomic  # noqa: E402
 from grader.target import Target, resolve_target  # noqa: E402
 
@@ -41,6 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where to write Gradescope's results.json (default: ./results.json)")
     group.addoption("--no-train-cache", action="store_true",
                     help="retrain for the accuracy bars even if a cached run matches")
+    group.addoption("--train-cache", default=str(REPO_ROOT / ".grader_cache"),
+                    help="folder of cached accuracy-bar runs (default: .grader_cache/)")
     group.addoption("--grader-seed", type=int, default=1234,
                     help="seed for the randomized checks and the training runs")
 
@@ -51,18 +55,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STARTED] = time.perf_counter()
 
 
-def _exercise_of(item: pytest.Item) -> str | None:
-    name = Path(str(item.fspath)).stem
-    return name.removeprefix("test_") if name.startswith("test_") else None
+def _exercise_of(item: pytest.Item) -> str:
+    """``@pytest.mark.points(n, exercise=...)``, else the module's name ``test_<exercise>``."""
+    marker = item.get_closest_marker("points")
+    if marker is not None and "exercise" in marker.kwargs:
+        return marker.kwargs["exercise"]
+    return Path(str(item.fspath)).stem.removeprefix("test_")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     errors = []
     for item in items:
         markers = list(item.iter_markers("points"))
-        if len(markers) != 1 or len(markers[0].args) != 1 or markers[0].kwargs:
-            errors.append(f"{item.nodeid}: needs exactly one @pytest.mark.points(n)")
+        if len(markers) != 1 or len(markers[0].args) != 1 or set(markers[0].kwargs) - {"exercise"}:
+            errors.append(f"{item.nodeid}: needs exactly one @pytest.mark.points(n[, exercise=...])")
             continue
+        if _exercise_of(item) not in EXERCISE_MODULES:
+            errors.append(f"{item.nodeid}: {_exercise_of(item)!r} is not an exercise module")
         points = markers[0].args[0]
         if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
             errors.append(f"{item.nodeid}: points must be a positive number, got {points!r}")
@@ -89,6 +98,14 @@ def student(pytestconfig: pytest.Config, target: Target):
 @pytest.fixture(scope="session")
 def grader_seed(pytestconfig: pytest.Config) -> int:
     return pytestconfig.getoption("--grader-seed")
+
+
+@pytest.fixture(scope="session")
+def train_cache(pytestconfig: pytest.Config) -> TrainCache | None:
+    """Where accuracy-bar runs are cached, or None with --no-train-cache."""
+    if pytestconfig.getoption("--no-train-cache"):
+        return None
+    return TrainCache(Path(pytestconfig.getoption("--train-cache")))
 
 
 @pytest.fixture
@@ -123,7 +140,7 @@ def _record(item: pytest.Item, report: pytest.TestReport) -> None:
     output = "" if passed else _message(report)
     board.checks.append(
         CheckResult(
-            exercise=_exercise_of(item) or "?",
+            exercise=_exercise_of(item),
             name=item.nodeid,
             max_score=points,
             score=points if passed else 0.0,
@@ -170,11 +187,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("score")
     for check in board.checks:
         if check.status != "passed":
-            first = check.output.splitlines()[0] if check.output else "failed"
-            terminalreporter.write_line(f"  [0/{check.max_score:g}] {check.exercise}: {check.name} -- {first}")
+            terminalreporter.write_line(f"  [0/{check.max_score:g}] {check.exercise}: {check.name}")
+            terminalreporter.write_line(f"      {_summary_of(check.output)}")
     terminalreporter.write_line("")
     for line in score_table(board).splitlines():
         terminalreporter.write_line(line)
+
+
+def _summary_of(output: str) -> str:
+    """The failure message on one line (call, problem and hint), clipped."""
+    text = " ".join(line.strip() for line in output.splitlines() if line.strip()) or "failed"
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

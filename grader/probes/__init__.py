@@ -17,7 +17,7 @@ from grader.target import Target
 
 _REGISTRY: dict[str, Callable[..., Any]] = {}
 #: Probe files, imported on first lookup so a worker loads only what it runs.
-PROBE_FILES = ("common", "inspect", "training", "bars")
+PROBE_FILES = ("common", "datasets", "models", "training", "bars")
 
 
 def probe(function: Callable[..., Any]) -> Callable[..., Any]:

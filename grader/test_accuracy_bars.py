@@ -1,0 +1,74 @@
+"""The accuracy bars on the real MNIST test set (16 points: training 6, model 4, keras_model 6).
+
+Each bar trains the student's own code within the lesson's budget (5 epochs, batch 32),
+with the grader's preprocessing, stopping as soon as the bar is met, and the grader
+scores the predictions (``grader.bars``). The CNN runs once with the student's
+``MNISTModel`` and ``Trainer.train_step`` together; only if that run fails does the
+grader pair each with its own reference half, so one bug costs one exercise.
+"""
+
+import pytest
+
+from grader.bars import BarOutcome, run_bar
+from grader.checks import NotImplementedYet, fail
+
+BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs twice
+
+
+@pytest.fixture(scope="session")
+def run(student, target, train_cache, grader_seed):
+    """``run(kind, model_from=..., trainer_from=...)``, memoized for the session."""
+    outcomes: dict[tuple, BarOutcome] = {}
+
+    def run_once(kind: str, model_from: str = "student", trainer_from: str = "student") -> BarOutcome:
+        key = (kind, model_from, trainer_from)
+        if key not in outcomes:
+            outcomes[key] = run_bar(student, kind, grader_seed, model_from=model_from,
+                                    trainer_from=trainer_from, cache=train_cache, student_folder=target.folder)
+        return outcomes[key]
+
+    return run_once
+
+
+def report(outcome: BarOutcome, what: str, hint: str) -> None:
+    __tracebackhide__ = True
+    if outcome.passed:
+        return
+    if outcome.not_implemented:
+        raise NotImplementedYet(f"{what}: not implemented yet")
+    fail(what, outcome.summary(), None if outcome.error else hint)
+
+
+@pytest.mark.points(6, exercise="training")
+@pytest.mark.timeout(BAR_TIMEOUT)
+def test_cnn_bar_with_your_train_step(run):
+    """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
+    joint = run("cnn")
+    if joint.passed:
+        return
+    alone = run("cnn", model_from="reference")
+    report(alone, "the lesson's CNN trained with your Trainer.train_step",
+           "check the training checks above: the step must use training=True, compute the loss inside the "
+           "tape and apply the gradients with Adam.")
+
+
+@pytest.mark.points(4, exercise="model")
+@pytest.mark.timeout(BAR_TIMEOUT)
+def test_cnn_bar_with_your_model(run):
+    """your MNISTModel trains to 98% test accuracy within 5 epochs"""
+    joint = run("cnn")
+    if joint.passed:
+        return
+    alone = run("cnn", trainer_from="reference")
+    report(alone, "your MNISTModel trained with the grader's GradientTape step",
+           "check the model checks above: relu after the convolution and the first dense layer, "
+           "softmax on the last, Flatten in between.")
+
+
+@pytest.mark.points(6, exercise="keras_model")
+@pytest.mark.timeout(BAR_TIMEOUT)
+def test_keras_bar(run):
+    """your build_keras_model() trains with fit to 97% test accuracy within 5 epochs"""
+    report(run("keras"), "build_keras_model() trained with model.fit(batch_size=32)",
+           "check the Keras model checks above: Dense(128, relu), Dropout(0.2), Dense(10, softmax), "
+           "compiled with adam and sparse_categorical_crossentropy.")
