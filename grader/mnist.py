@@ -12,6 +12,7 @@ and verifies the SHA-256 of every array, so nothing is downloaded at run time::
 from __future__ import annotations
 
 import hashlib
+import zipfile
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -61,7 +62,7 @@ def _load_verified(path: str) -> dict[str, np.ndarray]:
     try:
         with np.load(file, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in ARRAY_SHA256}
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as error:
         raise MNISTDataError(
             f"{file} is not a readable MNIST .npz ({type(error).__name__}: {error}). "
             f"{_RESTORE_HINT}"

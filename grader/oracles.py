@@ -69,3 +69,29 @@ def avg_pool2d(image: np.ndarray, pool_size: int = 2, stride: int | None = None,
     x = array[None, :, :, None] if array.ndim == 2 else array[None]
     out = tf.nn.avg_pool2d(tf.constant(x), pool_size, stride, padding.upper()).numpy()[0]
     return out[:, :, 0] if array.ndim == 2 else out
+
+
+#: The lesson's CNN, layer by layer, and the shapes of its six weight arrays on 28x28x1.
+MNIST_CNN_WEIGHT_SHAPES = ((3, 3, 1, 32), (32,), (26 * 26 * 32, 128), (128,), (128, 10), (10,))
+
+
+def mnist_cnn(images: np.ndarray, weights: list[np.ndarray], conv_activation: str = "relu",
+              hidden_activation: str = "relu", output_activation: str = "softmax") -> np.ndarray:
+    """The lesson's CNN as a float64 Keras Sequential given its weights: (N,28,28,1) -> (N,10).
+
+    ``Input(28, 28, 1) -> Conv2D(32, 3, relu) -> Flatten -> Dense(128, relu) ->
+    Dense(10, softmax)``; ``weights`` are conv kernel, conv bias, dense1 kernel, dense1
+    bias, dense2 kernel, dense2 bias (``MNIST_CNN_WEIGHT_SHAPES``). The activations can
+    be swapped to compute what a typical mistake would output.
+    """
+    import keras
+
+    model = keras.Sequential([
+        keras.Input(shape=(28, 28, 1), dtype="float64"),
+        keras.layers.Conv2D(32, 3, activation=conv_activation, dtype="float64"),
+        keras.layers.Flatten(dtype="float64"),
+        keras.layers.Dense(128, activation=hidden_activation, dtype="float64"),
+        keras.layers.Dense(10, activation=output_activation, dtype="float64"),
+    ])
+    model.set_weights([np.asarray(weight, np.float64) for weight in weights])
+    return np.asarray(model(np.asarray(images, np.float64), training=False))

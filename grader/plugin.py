@@ -209,3 +209,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = config.getoption("--target") or "exercises"
     results = gradescope_results(board, elapsed, {"target": str(target), "grader_version": __version__})
     write_json_atomic(Path(config.getoption("--results")), results)
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and not _internal_errors(session):
+        # Failed checks are a grade, not a crash: the run itself succeeded.
+        session.exitstatus = pytest.ExitCode.OK
+
+
+def _internal_errors(session: pytest.Session) -> bool:
+    """True if a grader fixture or the collection broke (exit non-zero then)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    return bool(reporter and reporter.stats.get("error"))

@@ -79,7 +79,7 @@ def test_relu_matches_maximum(student, rng):
 @pytest.mark.points(1)
 def test_relu_leaves_input_untouched(student, rng):
     """relu returns a new array and does not modify its input"""
-    for x in relu_cases(rng)[:3]:
+    for x in relu_cases(rng)[::3]:  # float32 and float64: dtype slips are the other check's
         reply = student_call(student, MODULE, "relu", x)
         expect_untouched(reply)
         expect_relu(reply, x)
@@ -152,13 +152,12 @@ def test_softmax_axis(student, rng):
 def test_softmax_is_stable(student):
     """softmax of huge logits like [1000, 1001, 1002] gives no nan/inf"""
     cases = [
-        (np.array([1000.0, 1001.0, 1002.0]), {}),
-        (np.array([[-1000.0, -1001.0, -1002.0], [1000.0, 0.0, -1000.0]]), {}),
-        (np.array([[1000.0, -50.0], [1002.0, -51.0]]), {"axis": 0}),
-        (np.array([[1000.0, 1001.0, 1002.0]], dtype=np.float32), {}),
+        np.array([1000.0, 1001.0, 1002.0]),
+        np.array([[-1000.0, -1001.0, -1002.0], [1000.0, 0.0, -1000.0]]),
+        np.array([[1000.0, 1001.0, 1002.0]], dtype=np.float32),
     ]
-    for logits, kwargs in cases:
-        check_softmax(student, logits, **kwargs)
+    for logits in cases:
+        check_softmax(student, logits)
 
 
 BAD_RELU_INPUT = ["not numbers", ["a", "b"]]

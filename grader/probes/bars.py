@@ -47,31 +47,28 @@ def _images(x: np.ndarray, channel_axis: bool) -> np.ndarray:
 
 
 def reference_cnn():
-    """The lesson's CNN as a Keras Sequential (grader code, for diagnosis)."""
+    """The lesson's CNN, built with Keras's functional API and compiled (grader code).
+
+    Used only to diagnose a failed bar: Keras's own ``train_on_batch`` trains it, so the
+    grader never ships a GradientTape step a student could copy.
+    """
     import keras
 
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    layers = keras.layers
+    inputs = keras.Input((28, 28, 1))
+    features = layers.Flatten()(layers.Conv2D(filters=32, kernel_size=(3, 3), activation="relu")(inputs))
+    hidden = layers.Dense(units=128, activation="relu")(features)
+    model = keras.Model(inputs, layers.Dense(units=10, activation="softmax")(hidden))
+    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
+    return model
 
 
 def reference_step(model):
-    """The lesson's GradientTape step (grader code, for diagnosis)."""
+    """Keras's built-in training step on ``model`` (compiled here if needed)."""
     import keras
 
-    loss_function, optimizer = keras.losses.SparseCategoricalCrossentropy(), keras.optimizers.Adam()
-
-    def train_step(inputs, labels):
-        with tf.GradientTape() as tape:
-            loss = loss_function(labels, model(inputs, training=True))
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-
-    return train_step
+    model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
+    return lambda inputs, labels: model.train_on_batch(inputs, labels)
 
 
 class CompiledStep:
@@ -110,12 +107,12 @@ def cnn_start(ctx: ProbeContext, x_train, y_train, x_test, seed: int, model_from
     keras.utils.set_random_seed(seed)
     model = ctx.module("model").MNISTModel() if model_from == "student" else reference_cnn()
     if trainer_from == "student":
-        step = ctx.module("training").Trainer(model).train_step
+        step = CompiledStep(ctx.module("training").Trainer(model).train_step)
     else:
         model(np.zeros((1, 28, 28, 1), np.float32))
         step = reference_step(model)
     ctx.state["bar"] = {
-        "kind": "cnn", "model": model, "step": CompiledStep(step),
+        "kind": "cnn", "model": model, "step": step,
         "x": _images(x_train, True), "y": np.asarray(y_train, np.int64),
         "x_test": _images(x_test, True), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }

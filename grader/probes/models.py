@@ -107,15 +107,22 @@ def _weights(owner: Any) -> list[dict]:
     return [{"path": _variable_path(v), "value": value} for v, value in zip(variables, values)]
 
 
+def _is_keras(kind: type) -> bool:
+    """A class of Keras itself (not a student's subclass)."""
+    module = kind.__module__ or ""
+    return module == "keras" or module.startswith("keras.")
+
+
 def describe_layer(layer: Any, with_weights: bool = True) -> dict | None:
-    """Class, base classes, settings, activation, parameter count (and weights) of a layer."""
+    """Class, Keras classes it is an instance of (``bases``), settings, activation name,
+    parameter count (``None`` before it is built) and, optionally, weights of a layer."""
     if layer is None:
         return None
     config = _safe(layer.get_config, {}) if hasattr(layer, "get_config") else {}
     config = config if isinstance(config, dict) else {}
     described = {
         "class": type(layer).__name__,
-        "bases": [kind.__name__ for kind in type(layer).__mro__],
+        "bases": [kind.__name__ for kind in type(layer).__mro__ if _is_keras(kind)],
         "config": {key: _config_value(config[key]) for key in CONFIG_KEYS if key in config},
         "activation": _activation_name(_safe(lambda: getattr(layer, "activation", None))),
         "params": _safe(layer.count_params) if hasattr(layer, "count_params") else None,

@@ -26,13 +26,13 @@ def _probe_model(weights: list[np.ndarray]):
     class FlagRecordingModel(keras.Model):
         def __init__(self):
             super().__init__()
-            self.flatten = keras.layers.Flatten()
+            self.to_vector = keras.layers.Flatten()
             self.dense = keras.layers.Dense(10, activation="softmax")
             self.flags: list = []
 
         def call(self, x, training=None):
             self.flags.append(training)
-            return self.dense(self.flatten(x))
+            return self.dense(self.to_vector(x))
 
     model = FlagRecordingModel()
     model(np.zeros((1, 4, 4, 1), np.float32))
