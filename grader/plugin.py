@@ -63,9 +63,14 @@ def _exercise_of(item: pytest.Item) -> str:
     return Path(str(item.fspath)).stem.removeprefix("test_")
 
 
+def _is_check(item: pytest.Item) -> bool:
+    """A grader check: a test defined in this grader/ folder (not the project's tests)."""
+    return Path(str(item.fspath)).parent == Path(__file__).parent
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     errors = []
-    for item in items:
+    for item in filter(_is_check, items):
         markers = list(item.iter_markers("points"))
         if len(markers) != 1 or len(markers[0].args) != 1 or set(markers[0].kwargs) - {"exercise"}:
             errors.append(f"{item.nodeid}: needs exactly one @pytest.mark.points(n[, exercise=...])")
@@ -122,7 +127,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = str(call.excinfo.value)
     elif call.excinfo is not None and "Timeout" in call.excinfo.typename + str(call.excinfo.value)[:40]:
         report.longrepr = f"time limit exceeded: this check took longer than its limit ({_limit(item)} s)"
-    if report.when == "call" or report.failed or report.skipped:
+    if _is_check(item) and (report.when == "call" or report.failed or report.skipped):
         _record(item, report)
 
 

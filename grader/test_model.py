@@ -204,6 +204,10 @@ def test_parameter_count(probed, images):
                           "26x26 positions separately; call self.flatten between conv1 and dense1.",
         SAME_PADDING: "this is the count with padding='same' (28x28 feature maps): keep 'valid'.",
     }
+    unused = [name for name in ("conv1", "dense1", "dense2")
+              if info["layers"][name] is not None and info["layers"][name]["params"] is None]
+    if unused:
+        hints[params] = f"{unused[0]} has no weights: call() never uses self.{unused[0]}."
     fail(f"model = {CONSTRUCT}; model({describe(images)}); model.count_params()",
          f"expected {PARAMS:,} parameters, got {params if params is None else format(params, ',')}"
          + (f" ({per_layer})" if per_layer else ""),
@@ -233,8 +237,9 @@ def test_layers_created_in_init(probed, images):
         fail(what, f"the model had {len(before)} weights after the first call and {len(after)} after "
                    f"the second (new: {sorted(set(after) - set(before))[:3]})", hint)
     if second.shape != first.shape or not np.allclose(first, second, rtol=0, atol=REPEAT_TOL):
-        diff = np.abs(first - second).max() if second.shape == first.shape else "shape"
-        fail(what, f"the two calls returned different outputs (largest difference {diff})", hint)
+        diff = (f"largest difference {np.abs(first - second).max():.3g}" if second.shape == first.shape
+                else f"shapes {first.shape} and {second.shape}")
+        fail(what, f"the two calls returned different outputs ({diff})", hint)
 
 
 def student_weights(info: dict) -> list[np.ndarray]:
@@ -249,9 +254,11 @@ def student_weights(info: dict) -> list[np.ndarray]:
         weights += [item["value"] for item in found["weights"]]
     shapes = [tuple(np.shape(weight)) for weight in weights]
     if shapes != list(oracles.MNIST_CNN_WEIGHT_SHAPES):
+        unflattened = len(shapes) > 2 and shapes[2][:1] == (oracles.MNIST_CNN_WEIGHT_SHAPES[0][3],)
         fail(f"model = {CONSTRUCT}; model(x)",
              f"conv1, dense1, dense2 have weights of shapes {shapes}; the lesson's network has "
              f"{list(oracles.MNIST_CNN_WEIGHT_SHAPES)}",
+             "dense1 sees 32 features per position: call() skips self.flatten." if unflattened else
              "the layer checks say which setting differs; call() must run conv1, flatten, dense1, dense2 in turn.")
     return weights
 

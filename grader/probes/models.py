@@ -36,10 +36,13 @@ def _attempt(ctx: ProbeContext, function: Callable[..., Any], *args: Any, **kwar
     try:
         return function(*args, **kwargs)
     except Exception as error:  # noqa: BLE001 - student code may raise anything
-        record = error_record(error, ctx.target.student_files())
+        files = ctx.target.student_files()
+        record = error_record(error, files)
         wrapped = _KERAS_WRAPPED.search(record.message)
         message = _ANSI.sub("", wrapped.group(1) if wrapped else record.message).strip()
-        return ErrorRecord(record.type, message, record.traceback)
+        # Without a frame of the student's own files, the traceback shows only our code.
+        trace = record.traceback if any(file in record.traceback for file in files) else ""
+        return ErrorRecord(record.type, message, trace)
 
 
 def _safe(function: Callable[[], Any], default: Any = None) -> Any:
