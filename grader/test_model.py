@@ -19,7 +19,6 @@ from grader import oracles
 from grader.checks import ATOL_FLOAT32, RTOL_FLOAT32, describe, expect_close, fail, value_of
 from grader.plain import Opaque
 
-MODULE = "model"
 BATCH = 8
 #: Rows of a softmax output sum to 1 up to float32 rounding.
 ROW_SUM_TOL = 1e-5

@@ -206,6 +206,19 @@ def _describe_loss(loss: Any) -> dict | None:
     }
 
 
+def _fit_to(images: np.ndarray, input_shape: Any) -> np.ndarray:
+    """``images`` reshaped to a model's declared input, e.g. (N, 784), when the sizes agree.
+
+    A wrong input shape is one check's business; the output checks still get to run.
+    """
+    if not (isinstance(input_shape, list) and input_shape and all(isinstance(d, int) for d in input_shape[1:])):
+        return images
+    example = tuple(input_shape[1:])
+    if example != images.shape[1:] and int(np.prod(example)) == int(np.prod(images.shape[1:])):
+        return images.reshape((len(images), *example))
+    return images
+
+
 @probe
 def keras_model(ctx: ProbeContext, images: np.ndarray) -> Any:
     """Build ``build_keras_model()`` and describe it; run it on ``images`` (N, 28, 28).
@@ -215,7 +228,8 @@ def keras_model(ctx: ProbeContext, images: np.ndarray) -> Any:
     (``model.layers``, each ``describe_layer`` without weights), ``params``,
     ``compiled``, ``optimizer`` (class name), ``loss`` (``_describe_loss``), ``metrics``
     (names from the compile config), ``output`` (``model(images, training=False)``)
-    and ``predictions`` (two ``model.predict(images)`` results).
+    and ``predictions`` (two ``model.predict(images)`` results); ``images`` are first
+    reshaped to the model's declared input if that has 28 * 28 values but another shape.
     """
     import keras
 
@@ -232,10 +246,12 @@ def keras_model(ctx: ProbeContext, images: np.ndarray) -> Any:
     }
     if not is_model:
         return described
+    input_shape = _safe(lambda: _shape(model.input_shape))
+    images = _fit_to(images, input_shape)
     optimizer = _safe(lambda: getattr(model, "optimizer", None))
     compile_config = _safe(model.get_compile_config, {}) or {}
     described.update(
-        input_shape=_safe(lambda: _shape(model.input_shape)),
+        input_shape=input_shape,
         layers=[describe_layer(layer, with_weights=False) for layer in _safe(lambda: list(model.layers), [])],
         params=_safe(model.count_params),
         compiled=bool(_safe(lambda: getattr(model, "compiled", False))) or optimizer is not None,
