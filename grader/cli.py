@@ -4,6 +4,9 @@
     course release DEST                 write a student copy without solutions
     course train {cnn,keras} [--target solutions] [--epochs 5] [--seed 0]
     course grade SUBMISSIONS --out RESULTS [--workers N] [--timeout S] [--memory MB] [--force]
+    course notebooks [--check]          regenerate notebooks/ from solutions/ and the lesson text
+    course autograder [--out ZIP]       build the otter/Gradescope autograder (deterministic zip)
+    course extract NOTEBOOK DEST        write a notebook's exercise code to DEST/<module>.py
 """
 
 from __future__ import annotations
@@ -58,11 +61,88 @@ def _train(args: argparse.Namespace) -> int:
 
     target = Target(resolve_target(args.target))
     trainer = run.train_cnn if args.model == "cnn" else run.train_keras
-    history = trainer(target, epochs=args.epochs, seed=args.seed)
+    try:
+        history = trainer(target, epochs=args.epochs, seed=args.seed)
+    except NotImplementedError as error:
+        print(f"course train: {error}. Finish that exercise first (`pytest grader/` shows what is left).",
+              file=sys.stderr)
+        return 1
     final = history[-1]["test_accuracy"]
     bar = 0.98 if args.model == "cnn" else 0.97
     print(f"final test accuracy {final:.2%} (the lesson's bar: {bar:.0%})")
     return 0
+
+
+def _notebooks(args: argparse.Namespace) -> int:
+    from grader.notebooks import NotebookBuildError, notebooks_up_to_date, write_notebooks
+
+    try:
+        if args.check:
+            stale = notebooks_up_to_date()
+            if stale:
+                print(f"notebooks out of date: {', '.join(stale)} (run `course notebooks`)", file=sys.stderr)
+                return 1
+            print("notebooks/ matches a fresh build of solutions/ and the lesson text")
+            return 0
+        written = write_notebooks()
+    except NotebookBuildError as error:
+        print(f"course notebooks: {error}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _autograder(args: argparse.Namespace) -> int:
+    from grader.otter_build import DEFAULT_OUTPUT, AutograderBuildError, build_autograder
+
+    try:
+        path = build_autograder(Path(args.out) if args.out else DEFAULT_OUTPUT)
+    except AutograderBuildError as error:
+        print(f"course autograder: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} (upload it to Gradescope; grade locally with "
+          f"`otter run -a {path} -o OUT SUBMISSION.ipynb`)")
+    return 0
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from grader.notebook_extract import extract_modules
+
+    try:
+        modules = extract_modules(Path(args.submission), Path(args.destination))
+    except (OSError, ValueError) as error:
+        print(f"course extract: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(modules)} module(s) to {args.destination}: {', '.join(modules) or 'none'}; "
+          f"grade them with `pytest grader/ --target {args.destination}`")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from grader.bulk import RunLocked, Settings, grade_class
+
+    if not Path(args.submissions).is_dir():
+        print(f"course grade: {args.submissions} is not a folder of submissions", file=sys.stderr)
+        return 2
+    settings = Settings(out=Path(args.out).resolve(), call_timeout=args.timeout, memory_mb=args.memory,
+                        student_timeout=args.student_timeout)
+    try:
+        summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force)
+    except RunLocked as error:
+        print(f"course grade: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"course grade: interrupted; the gradebook lists the students finished so far "
+              f"(run the same command again to grade the rest)", file=sys.stderr)
+        return 130
+    statuses = ", ".join(f"{count} {name}" for name, count in summary["statuses"].items() if count)
+    print(f"{summary['count']} students in {settings.out} ({statuses or 'none'}; "
+          f"{summary['skipped']} already graded before this run); mean {summary['mean']}, median "
+          f"{summary['median']}; see gradebook.csv and summary.md")
+    for ident, error in summary["failed"].items():
+        print(f"course grade: {ident} could not be graded: {error}", file=sys.stderr)
+    return 1 if summary["failed"] else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +163,31 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=5)
     train.add_argument("--seed", type=int, default=0)
     train.set_defaults(handler=_train)
+
+    notebooks = commands.add_parser("notebooks", help="regenerate the student and instructor notebooks")
+    notebooks.add_argument("--check", action="store_true", help="only check that notebooks/ is up to date")
+    notebooks.set_defaults(handler=_notebooks)
+
+    autograder = commands.add_parser("autograder", help="build the otter/Gradescope autograder zip")
+    autograder.add_argument("--out", default=None, help="zip to write (default: dist/autograder.zip)")
+    autograder.set_defaults(handler=_autograder)
+
+    extract = commands.add_parser("extract", help="write a notebook's exercise code to a folder of modules")
+    extract.add_argument("submission", help="a course notebook (.ipynb) or its .py export")
+    extract.add_argument("destination", help="folder for the <module>.py files")
+    extract.set_defaults(handler=_extract)
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions (one folder, .zip or .ipynb each)")
+    grade.add_argument("submissions", help="folder with one entry per student; the entry's name is the id")
+    grade.add_argument("--out", required=True, help="results folder (gradebook.csv, summary.md, <id>/...)")
+    grade.add_argument("--workers", type=int, default=1, help="students graded at the same time (default 1)")
+    grade.add_argument("--timeout", type=float, default=30.0,
+                       help="seconds one call into student code may take (default 30; training gets 600)")
+    grade.add_argument("--memory", type=int, default=4096, help="MB of data memory per worker (default 4096)")
+    grade.add_argument("--student-timeout", type=float, default=1800.0,
+                       help="seconds the whole grading of one student may take (default 1800)")
+    grade.add_argument("--force", action="store_true", help="grade again students already graded")
+    grade.set_defaults(handler=_grade)
     return parser
 
 
