@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader.checks import describe, fail, value_of
-from grader.test_model import expect_output_array, expect_probabilities, expect_settings, layer_settings
+from grader.model_checks import expect_output_array, expect_probabilities, expect_settings, layer_settings
 
 BUILD = "build_keras_model()"
 BATCH = 8

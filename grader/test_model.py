@@ -17,11 +17,15 @@ import pytest
 
 from grader import oracles
 from grader.checks import ATOL_FLOAT32, RTOL_FLOAT32, describe, expect_close, fail, value_of
-from grader.plain import Opaque
+from grader.model_checks import (
+    NO_SOFTMAX,
+    expect_output_array,
+    expect_probabilities,
+    expect_settings,
+    layer_settings,
+)
 
 BATCH = 8
-#: Rows of a softmax output sum to 1 up to float32 rounding.
-ROW_SUM_TOL = 1e-5
 #: Two calls of one model on one batch must agree to float32 rounding (nothing random).
 REPEAT_TOL = 1e-6
 
@@ -36,8 +40,6 @@ CONV1 = {"class": "Conv2D", "filters": 32, "kernel_size": [3, 3], "strides": [1,
 DENSE1 = {"class": "Dense", "units": 128, "activation": "relu"}
 DENSE2 = {"class": "Dense", "units": 10, "activation": "softmax"}
 
-NO_SOFTMAX = ("the last layer needs activation='softmax': without it the outputs are raw "
-              "scores (logits) and the rows do not sum to 1.")
 CONV1_HINTS = {
     "filters": lambda got, settings: (
         "the arguments are swapped: Conv2D(filters, kernel_size) is Conv2D(32, 3)."
@@ -55,61 +57,6 @@ DENSE1_HINTS = {
                   "into a single linear map before the softmax.",
 }
 DENSE2_HINTS = {"units": "one output per digit: Dense(10, activation='softmax').", "activation": NO_SOFTMAX}
-
-
-# --- helpers shared with test_keras_model.py ------------------------------------------
-
-def layer_settings(layer: dict) -> dict:
-    """A probed layer as ``{"class", <config keys>, "activation"}`` with canonical names.
-
-    ``class`` is the Keras class the layer is an instance of (a student's subclass of
-    Dense counts as Dense); ``activation`` is lower case without TensorFlow's ``_v2``.
-    """
-    activation = layer["activation"]
-    return {
-        "class": layer["bases"][0] if layer["bases"] else layer["class"],
-        **layer["config"],
-        "activation": activation.lower().removesuffix("_v2") if activation else activation,
-    }
-
-
-def expect_settings(what: str, settings: dict, expected: dict, hints: dict) -> None:
-    """Every ``expected`` key must match; the first mismatch fails with its hint.
-
-    A hint is a string or ``hint(got, settings) -> str``.
-    """
-    __tracebackhide__ = True
-    for key, want in expected.items():
-        got = settings.get(key)
-        if got != want:
-            hint = hints.get(key)
-            fail(what, f"expected {key}={want!r}, got {key}={got!r}",
-                 hint(got, settings) if callable(hint) else hint)
-
-
-def expect_output_array(output, what: str) -> np.ndarray:
-    """A probed model output must be a numeric array (a tensor, converted by the probe)."""
-    __tracebackhide__ = True
-    output = value_of(output, what)
-    if not isinstance(output, np.ndarray):
-        got = output.type_name if isinstance(output, Opaque) else type(output).__name__
-        fail(what, f"returned {got}, expected a tensor of shape (N, 10)",
-             "return the output of the last layer (a single tensor).")
-    return output
-
-
-def expect_probabilities(output: np.ndarray, what: str, rows: int, shape_hint: str | None = None) -> None:
-    """``output`` must be ``(rows, 10)`` finite non-negative values, each row summing to 1."""
-    __tracebackhide__ = True
-    if output.shape != (rows, 10):
-        fail(what, f"expected an output of shape ({rows}, 10), got {output.shape}", shape_hint)
-    if not np.all(np.isfinite(output)):
-        fail(what, "the output contains nan or inf")
-    sums = output.astype(np.float64).sum(axis=1)
-    worst = int(np.argmax(np.abs(sums - 1)))
-    if abs(sums[worst] - 1) > ROW_SUM_TOL or output.min() < 0:
-        fail(what, f"rows must be probabilities summing to 1 (tolerance {ROW_SUM_TOL:g}); "
-                   f"row {worst} sums to {sums[worst]:.6g}, smallest value {output.min():.6g}", NO_SOFTMAX)
 
 
 # --- the probe, run once per module ------------------------------------------------------
