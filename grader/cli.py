@@ -102,7 +102,7 @@ def _autograder(args: argparse.Namespace) -> int:
         print(f"course autograder: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path} (upload it to Gradescope; grade locally with "
-          f"`otter run -a {path} -o OUT SUBMISSION.ipynb`)")
+          f"`mkdir -p OUT && otter run -a {path} -o OUT SUBMISSION.ipynb`)")
     return 0
 
 

@@ -1,0 +1,287 @@
+"""Checks from inside the course notebook, and the otter autograder's test cases.
+
+No check lives here. Both entry points write the notebook's exercise code to a folder
+of modules (``grader.notebook_extract``) and run the real grader on it, ``pytest
+grader/ --target FOLDER`` in a fresh Python process, then read its ``results.json``.
+So the messages and points are those of ``pytest grader/``, check for check.
+
+- ``check("convolution")`` in a notebook cell grades the cells of ``convolution.py``
+  that ran in this kernel (the last run of each) and prints every check with its
+  points and message, then the grader's score table. ``check()`` grades everything.
+- ``otter_case(env, exercise, title)`` is what each case of the otter test files calls
+  (``grader.otter_build`` writes them): it grades the submission file once per kernel
+  and passes or fails like the grader check ``title`` did.
+
+This module is also a small pytest plugin (``-p grader.notebook_check``) that adds
+``--exercise NAME`` (grade one exercise; repeatable) and ``--list-checks FILE`` (write
+every check's exercise, title and points as JSON) to the grader.
+
+Environment variables: ``COURSE_QUICK=1`` makes ``quick_mode()`` true (the notebook then
+trains on a small slice, for CI); ``COURSE_TRAIN_CACHE=DIR`` is passed on to the grader
+as ``--train-cache DIR`` (reuse accuracy-bar runs across notebooks and otter runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.notebook_extract import MARKER, missing_parts, modules_from_cells, read_modules, write_modules
+from grader.paths import EXERCISE_MODULES
+from grader.report import Scoreboard, board_from_results, score_table
+
+GRADER_DIR = Path(__file__).resolve().parent
+QUICK_ENV = "COURSE_QUICK"
+TRAIN_CACHE_ENV = "COURSE_TRAIN_CACHE"
+
+
+class GraderCrashed(RuntimeError):
+    """The grader process ended without writing results.json."""
+
+
+# --- running the grader --------------------------------------------------------------
+
+@dataclass
+class GraderRun:
+    """One run of ``pytest grader/``: its results.json and what it printed."""
+
+    results: dict
+    output: str
+    returncode: int
+
+    @property
+    def board(self) -> Scoreboard:
+        return board_from_results(self.results)
+
+
+def grader_command(folder: Path, results: Path, exercises: list[str] | None = None) -> list[str]:
+    """``python -m pytest grader/ --target FOLDER ...`` for one folder of modules."""
+    command = [sys.executable, "-m", "pytest", str(GRADER_DIR), "--target", str(folder),
+               "--results", str(results), "-q", "-p", "no:cacheprovider", "-p", "grader.notebook_check"]
+    for exercise in exercises or ():
+        command += ["--exercise", exercise]
+    if os.environ.get(TRAIN_CACHE_ENV):
+        command += ["--train-cache", os.environ[TRAIN_CACHE_ENV]]
+    return command
+
+
+def run_grader(folder: str | Path, exercises: list[str] | None = None,
+               timeout: float | None = None) -> GraderRun:
+    """Grade ``folder`` (all exercises, or only ``exercises``) in a fresh process."""
+    unknown = sorted(set(exercises or ()) - set(EXERCISE_MODULES))
+    if unknown:
+        raise ValueError(f"unknown exercise(s) {unknown}; choose from {', '.join(EXERCISE_MODULES)}")
+    with tempfile.TemporaryDirectory(prefix="course-results-") as scratch:
+        results = Path(scratch) / "results.json"
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run(grader_command(Path(folder).resolve(), results, exercises),
+                              cwd=GRADER_DIR.parent, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        output = done.stdout + done.stderr
+        if not results.is_file():
+            raise GraderCrashed(f"the grader stopped without results (exit {done.returncode}):\n"
+                                + output[-3000:])
+        return GraderRun(json.loads(results.read_text()), output, done.returncode)
+
+
+def grade_modules(modules: dict[str, str], exercises: list[str] | None = None) -> GraderRun:
+    """Write ``modules`` (name -> source) to a temporary folder and grade it."""
+    with tempfile.TemporaryDirectory(prefix="course-modules-") as folder:
+        write_modules(modules, folder)
+        return run_grader(folder, exercises)
+
+
+# --- printing like pytest grader/ ----------------------------------------------------
+
+def format_report(board: Scoreboard) -> str:
+    """Each exercise's checks with points and messages, then the grader's score table."""
+    lines = []
+    totals = board.by_exercise()
+    for exercise, (score, maximum) in totals.items():
+        checks = [check for check in board.checks if check.exercise == exercise]
+        passed = sum(check.status == "passed" for check in checks)
+        lines.append(f"{exercise}: {score:g} / {maximum:g} points ({passed} of {len(checks)} checks passed)")
+        for check in checks:
+            mark = "PASS" if check.status == "passed" else "FAIL"
+            lines.append(f"  {mark} [{check.score:g}/{check.max_score:g}] {check.name}")
+            if check.status != "passed":
+                lines.extend(f"         {line}" for line in (check.output or "failed").splitlines())
+        lines.append("")
+    lines.append(score_table(board))
+    return "\n".join(lines)
+
+
+# --- inside a notebook ---------------------------------------------------------------
+
+def grading_under_otter() -> bool:
+    """True while otter-grader executes this notebook (its grading mode is on)."""
+    otter = sys.modules.get("otter")
+    return bool(getattr(getattr(otter, "Notebook", None), "_grading_mode", False))
+
+
+def quick_mode() -> bool:
+    """Train on a small slice: ``COURSE_QUICK=1`` (tests, CI) or under the autograder."""
+    return os.environ.get(QUICK_ENV, "").lower() in ("1", "true", "yes") or grading_under_otter()
+
+
+def _kernel_history() -> list[str]:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        get_ipython = lambda: None  # noqa: E731
+    shell = get_ipython()
+    if shell is None or "In" not in shell.user_ns:
+        raise RuntimeError("check() grades the cells run in a Jupyter notebook; in a terminal, "
+                           "run `pytest grader/` on your exercise files instead")
+    return [str(source) for source in shell.user_ns["In"]]
+
+
+def check(exercise: str | None = None) -> None:
+    """Grade an exercise's cells as run in this notebook, and print the result.
+
+    Args:
+        exercise: ``"activations"``, ``"convolution"``, ... (a module of the lesson);
+            ``None`` grades every exercise and prints the total.
+
+    The code graded is that of the exercise cells (first line ``# [module.py i/n]``)
+    as last run in this kernel: edit a cell, run it, then check again.
+    """
+    if exercise is not None and exercise not in EXERCISE_MODULES:
+        raise ValueError(f"unknown exercise {exercise!r}; choose from {', '.join(EXERCISE_MODULES)}")
+    if grading_under_otter():
+        print(f"check({exercise or ''}): skipped while the autograder runs (it grades every exercise at the end)")
+        return
+    history = _kernel_history()
+    modules = modules_from_cells(history)
+    wanted = [exercise] if exercise else list(EXERCISE_MODULES)
+    never_run = [name for name in wanted if name not in modules]
+    if never_run:
+        print("Not run yet in this notebook: " + ", ".join(f"{name}.py" for name in never_run)
+              + ". Run their exercise cells (first line '# [<module>.py i/n]'), then check again.\n")
+        if exercise:
+            return
+    for name, parts in missing_parts(history).items():
+        if name in wanted:
+            print(f"Note: {name}.py part(s) {', '.join(map(str, parts))} have not been run in this kernel; "
+                  "the module is graded without them.\n")
+    try:
+        run = grade_modules(modules, [exercise] if exercise else None)
+    except GraderCrashed as error:
+        print(error)
+        return
+    print(format_report(run.board))
+
+
+# --- the otter autograder ------------------------------------------------------------
+
+_OTTER_RUNS: dict[str, GraderRun] = {}
+
+
+def submission_file(folder: Path) -> Path:
+    """The file otter grades in ``folder``: the one ``.ipynb``, else the one ``.py``."""
+    notebooks = sorted(folder.glob("*.ipynb"))
+    scripts = sorted(path for path in folder.glob("*.py") if path.name != "__init__.py")
+    candidates = notebooks or scripts
+    if len(candidates) != 1:
+        raise AssertionError(f"expected one .ipynb or one .py submission in {folder}, "
+                             f"found {[path.name for path in candidates] or 'none'}")
+    return candidates[0]
+
+
+def otter_results(folder: Path | None = None) -> GraderRun:
+    """The grader's run on the submission in ``folder`` (the kernel's cwd), once per content."""
+    modules = read_modules(submission_file(Path(folder or Path.cwd())))
+    key = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()
+    if key not in _OTTER_RUNS:
+        _OTTER_RUNS[key] = grade_modules(modules)
+    return _OTTER_RUNS[key]
+
+
+def otter_case(env: dict, exercise: str, title: str) -> None:
+    """Pass if grader check ``title`` of ``exercise`` passed on the submission.
+
+    Raises only ``AssertionError`` (otter scores that case 0 and shows the message);
+    anything else would stop otter's whole grading run.
+    """
+    try:
+        run = otter_results()
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - report, never crash otter
+        raise AssertionError(f"the grader could not grade this submission: {error}") from None
+    for test in run.results.get("tests", []):
+        if test.get("name") == f"{exercise}: {title}":
+            if test.get("status") == "passed":
+                return
+            raise AssertionError(test.get("output") or "failed")
+    raise AssertionError(f"the grader did not report the check {title!r}:\n{run.output[-2000:]}")
+
+
+# --- pytest plugin: -p grader.notebook_check -----------------------------------------
+
+def pytest_addoption(parser) -> None:
+    group = parser.getgroup("notebook", "MNIST course notebook track")
+    group.addoption("--exercise", action="append", default=[],
+                    help="grade only this exercise's checks (repeatable)")
+    group.addoption("--list-checks", default=None,
+                    help="write every check's exercise, title and points to this JSON file")
+
+
+def _selected(item, exercises: list[str]) -> bool:
+    from grader.plugin import _exercise_of, _is_check
+
+    return not _is_check(item) or _exercise_of(item) in exercises
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    exercises = config.getoption("--exercise", default=[])
+    if not exercises:
+        return
+    unknown = sorted(set(exercises) - set(EXERCISE_MODULES))
+    if unknown:
+        raise pytest.UsageError(f"--exercise: unknown exercise(s) {unknown}")
+    keep = [item for item in items if _selected(item, exercises)]
+    dropped = [item for item in items if not _selected(item, exercises)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def pytest_collection_finish(session) -> None:
+    target = session.config.getoption("--list-checks", default=None)
+    if not target:
+        return
+    from grader.plugin import _check_title, _exercise_of, _is_check
+
+    checks = [
+        {"exercise": _exercise_of(item), "title": _check_title(item),
+         "points": float(item.get_closest_marker("points").args[0]), "nodeid": item.nodeid}
+        for item in session.items if _is_check(item)
+    ]
+    Path(target).write_text(json.dumps(checks, indent=1))
+
+
+def list_checks() -> list[dict]:
+    """Every grader check: ``{"exercise", "title", "points", "nodeid"}``, in run order."""
+    with tempfile.TemporaryDirectory(prefix="course-checks-") as scratch:
+        listing = Path(scratch) / "checks.json"
+        command = [sys.executable, "-m", "pytest", str(GRADER_DIR), "--collect-only", "-q",
+                   "-p", "no:cacheprovider", "-p", "grader.notebook_check", "--list-checks", str(listing)]
+        done = subprocess.run(command, cwd=GRADER_DIR.parent, capture_output=True, text=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"})
+        if not listing.is_file():
+            raise GraderCrashed(f"could not list the grader's checks:\n{(done.stdout + done.stderr)[-3000:]}")
+        return json.loads(listing.read_text())
+
+
+__all__ = ["check", "quick_mode", "grading_under_otter", "run_grader", "grade_modules", "format_report",
+           "otter_case", "otter_results", "list_checks", "GraderRun", "GraderCrashed", "MARKER"]
