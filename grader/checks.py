@@ -8,7 +8,7 @@ at most one hint for the likely mistake.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -20,6 +20,9 @@ ATOL = 1e-6
 #: float32 work (Keras layers, TensorFlow ops) is compared more loosely.
 RTOL_FLOAT32 = 1e-4
 ATOL_FLOAT32 = 1e-4
+#: A typical mistake's output is recognised up to rounding, even by exact checks (a mean
+#: summed in another order differs in the last bit).
+MISTAKE_RTOL = 1e-9
 
 
 class CheckFailed(AssertionError):
@@ -74,6 +77,8 @@ def hint_for_error(error: ErrorRecord) -> str:
         "input_shape": "Keras 3: start a model with keras.Input(shape=...) instead of input_shape=.",
         "WorkerTimeout": "your code ran longer than the time limit; look for an endless loop.",
         "MemoryError": "your code used more memory than allowed.",
+        "No gradients provided": "every gradient is None: call the model and compute the loss inside the "
+                                 "`with tf.GradientTape() as tape:` block, so that the tape records them.",
     }
     for needle, hint in known.items():
         if needle in text:
@@ -112,17 +117,21 @@ def expect_close(
     atol: float = ATOL,
     mistakes: Iterable[tuple[np.ndarray, str]] = (),
     type_name: str | None = None,
+    shape_hint: Callable[[tuple, tuple], str | None] | None = None,
 ) -> np.ndarray:
     """``actual`` must be an array of ``expected``'s shape and (within tolerance) values.
 
     ``mistakes`` are ``(array a typical mistake produces, hint)`` pairs; the first one
-    ``actual`` matches becomes the message's hint.
+    ``actual`` matches becomes the message's hint. ``shape_hint(actual_shape,
+    expected_shape)`` gives a hint for a wrong shape that no mistake's output explains.
     """
     __tracebackhide__ = True
     actual = expect_array(actual, what, type_name)
     expected = np.asarray(expected)
-    matched = _matching_mistake(actual, mistakes, rtol, atol)
+    matched = _matching_mistake(actual, mistakes, max(rtol, MISTAKE_RTOL), atol)
     if actual.shape != expected.shape:
+        if matched is None and shape_hint is not None:
+            matched = shape_hint(actual.shape, expected.shape)
         fail(what, f"expected shape {expected.shape}, got {actual.shape}", matched)
     if actual.dtype.kind not in "biuf":
         fail(what, f"expected numbers, got an array of dtype {actual.dtype}")

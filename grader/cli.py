@@ -133,13 +133,15 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"course grade: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"course grade: interrupted; the gradebook lists the students finished so far "
-              f"(run the same command again to grade the rest)", file=sys.stderr)
+        print("course grade: interrupted; the gradebook lists the students finished so far "
+              "(run the same command again to grade the rest)", file=sys.stderr)
         return 130
     statuses = ", ".join(f"{count} {name}" for name, count in summary["statuses"].items() if count)
     print(f"{summary['count']} students in {settings.out} ({statuses or 'none'}; "
           f"{summary['skipped']} already graded before this run); mean {summary['mean']}, median "
           f"{summary['median']}; see gradebook.csv and summary.md")
+    for gap in summary["sandbox_not_applied"]:
+        print(f"course grade: warning: sandbox protection not applied on this machine: {gap}", file=sys.stderr)
     for ident, error in summary["failed"].items():
         print(f"course grade: {ident} could not be graded: {error}", file=sys.stderr)
     return 1 if summary["failed"] else 0

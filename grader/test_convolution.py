@@ -22,6 +22,12 @@ EXAMPLE_KERNEL = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]], dtype=np.float64
 EXAMPLE_OUTPUT = np.array([[-5, -4, 0], [-10, -2, 2], [0, -2, -4]], dtype=np.float64)
 
 
+STRIDE_ROWS_ONLY = "the stride is applied to the rows only: step by `stride` along the columns too."
+STRIDE_COLUMNS_ONLY = "the stride is applied to the columns only: step by `stride` along the rows too."
+SAME_SPLIT_REVERSED = ("'same' padding is split the wrong way: TensorFlow puts the extra row/column of "
+                       "padding at the bottom/right (before = total // 2).")
+
+
 def conv2d_mistakes(image, kernel, stride, padding):
     """(output of a typical mistake, hint) pairs for ``conv2d``."""
     right = oracles.conv2d(image, kernel, stride, padding)
@@ -33,22 +39,39 @@ def conv2d_mistakes(image, kernel, stride, padding):
          "your output equals the mean of the products: a convolution sums them (no division)."),
         (oracles.conv2d(image, kernel, 1, padding),
          "your output is the stride-1 result: move the window by `stride` cells."),
-        (oracles.conv2d(image, kernel, padding=padding, strides=(stride, 1)),
-         "the stride is applied to the rows only: step by `stride` along the columns too."),
-        (oracles.conv2d(image, kernel, padding=padding, strides=(1, stride)),
-         "the stride is applied to the columns only: step by `stride` along the rows too."),
+        (oracles.conv2d(image, kernel, padding=padding, strides=(stride, 1)), STRIDE_ROWS_ONLY),
+        (oracles.conv2d(image, kernel, padding=padding, strides=(1, stride)), STRIDE_COLUMNS_ONLY),
         (oracles.conv2d(image.T, kernel, stride, padding).T,
          "rows and columns are swapped: index the image as image[row, column]."),
         (oracles.conv2d(image, kernel.T, stride, padding),
          "the kernel is transposed: kernel[a, b] multiplies image[i + a, j + b]."),
+        (right.T, "rows and columns are swapped: your output is transposed; out[i, j] is row i, column j."),
     ]
-    if right.ndim == 2 and right.shape[0] == right.shape[1]:
-        mistakes.append((right.T, "your output is transposed: out[i, j] is row i, column j."))
+    if stride > 1:
+        # The output size is right, but the window positions forget the stride (on one
+        # axis or both): the first Ho x Wo positions of a smaller-stride pass.
+        padded = _padded(image, kernel, stride, padding)
+        for steps, hint in [((1, 1), "the window moves one cell per output position: the patch of "
+                                     "out[i, j] starts at row i * stride, column j * stride."),
+                            ((stride, 1), STRIDE_ROWS_ONLY), ((1, stride), STRIDE_COLUMNS_ONLY)]:
+            crop = oracles.conv2d(padded, kernel, strides=steps)[:right.shape[0], :right.shape[1]]
+            mistakes.append((crop, hint))
     if padding == "same":
-        mistakes.append((_same_split_reversed(image, kernel, stride),
-                         "'same' padding is split the wrong way: TensorFlow puts the extra "
-                         "row/column of padding at the bottom/right (before = total // 2)."))
+        mistakes.append((_same_split_reversed(image, kernel, stride), SAME_SPLIT_REVERSED))
+    if np.asarray(image).dtype.kind in "iu":
+        mistakes.append((right.astype(np.asarray(image).dtype),
+                         "your output has the image's integer dtype, so every sum was truncated (or wrapped "
+                         "around): create the output with a float dtype, e.g. "
+                         "np.zeros((Ho, Wo), dtype=np.result_type(image, kernel, np.float32))."))
     return mistakes
+
+
+def _padded(image, kernel, stride, padding):
+    """``image`` zero-padded as TensorFlow pads it for ``padding`` (unchanged for 'valid')."""
+    if padding != "same":
+        return np.asarray(image, np.float64)
+    pads = [oracles.same_padding(image.shape[axis], kernel.shape[axis], stride) for axis in (0, 1)]
+    return np.pad(np.asarray(image, np.float64), pads)
 
 
 def _same_split_reversed(image, kernel, stride):
@@ -59,6 +82,23 @@ def _same_split_reversed(image, kernel, stride):
     return oracles.conv2d(padded, kernel, stride, "valid")
 
 
+def output_size_hint(padding, spatial_axes=(0, 1)):
+    """``shape_hint`` for ``expect_close``: name an output that is one row/column off."""
+    def hint(got, expected):
+        if len(got) != len(expected) or any(g != e for axis, (g, e) in enumerate(zip(got, expected))
+                                             if axis not in spatial_axes):
+            return None
+        diffs = {got[axis] - expected[axis] for axis in spatial_axes} - {0}
+        formula = ("with 'valid' padding Ho = (H - kh) // stride + 1 (the + 1 counts the window's first "
+                   "position)" if padding == "valid" else "with 'same' padding Ho = ceil(H / stride)")
+        if diffs == {-1}:
+            return f"the output has one row/column too few: {formula}."
+        if diffs == {1}:
+            return f"the output has one row/column too many: {formula}."
+        return None
+    return hint
+
+
 def check_conv2d(student, image, kernel, stride=1, padding="valid"):
     """conv2d must equal tf.nn.conv2d on these inputs, and not touch them."""
     __tracebackhide__ = True
@@ -67,7 +107,7 @@ def check_conv2d(student, image, kernel, stride=1, padding="valid"):
     expected = oracles.conv2d(image, kernel, stride, padding)
     mistakes = conv2d_mistakes(image, kernel, stride, padding)
     result = expect_close(reply["result"], expected, reply["what"], mistakes=mistakes,
-                          type_name=reply["type"], rtol=1e-4, atol=1e-4)
+                          type_name=reply["type"], rtol=1e-4, atol=1e-4, shape_hint=output_size_hint(padding))
     if result.shape != expected.shape:
         return
     expect_untouched(reply)
@@ -117,13 +157,29 @@ def test_conv2d_integer_image(student):
 
 def layer_mistakes(images, kernels, biases, stride, padding):
     right = oracles.conv2d_layer(images, kernels, biases, stride, padding)
+    kh, kw, channels_in, channels_out = kernels.shape
+    # Patches flattened as sliding_window_view lays them out, (Cin, kh, kw), against
+    # kernels flattened as stored, (kh, kw, Cin): which kernel weight meets which cell.
+    misordered = kernels.reshape(-1, channels_out).reshape(channels_in, kh, kw, channels_out).transpose(1, 2, 0, 3)
     mistakes = [
         (right - biases, "the biases are missing: add biases[o] to every pixel of output channel o."),
         (oracles.conv2d_layer(images, kernels[::-1, ::-1], biases, stride, padding),
          "the kernels are flipped: Keras's Conv2D is a cross-correlation, it does not flip them."),
         (right - biases + biases.sum(),
          "every output channel gets the sum of all biases: add biases[o] to channel o only."),
+        (right + (channels_in - 1) * biases,
+         "the bias is added once per input channel: sum the products over all input channels first, "
+         "then add biases[o] once."),
+        (oracles.conv2d_layer(images, misordered, biases, stride, padding),
+         "the patches and the kernels were flattened in different orders: sliding_window_view puts the "
+         "window axes last, (N, Ho, Wo, Cin, kh, kw), while kernels are (kh, kw, Cin, Cout), so the "
+         "channels met the wrong weights; bring both into the same axis order before reshaping."),
     ]
+    if padding == "same":
+        pads = [(0, 0)] + [oracles.same_padding(images.shape[axis], kernels.shape[axis - 1], stride)[::-1]
+                           for axis in (1, 2)] + [(0, 0)]
+        mistakes.append((oracles.conv2d_layer(np.pad(images, pads), kernels, biases, stride, "valid"),
+                         SAME_SPLIT_REVERSED))
     if kernels.shape[2] == kernels.shape[3]:
         mistakes.append((oracles.conv2d_layer(images, kernels.transpose(0, 1, 3, 2), biases, stride, padding),
                          "input and output channels are swapped: kernels[a, b, c, o] maps input "
@@ -136,7 +192,8 @@ def check_layer(student, images, kernels, biases, stride=1, padding="valid"):
     reply = student_call(student, MODULE, "conv2d_layer", images, kernels, biases, stride=stride, padding=padding)
     expected = oracles.conv2d_layer(images, kernels, biases, stride, padding)
     expect_close(reply["result"], expected, reply["what"], type_name=reply["type"], rtol=1e-4, atol=1e-4,
-                 mistakes=layer_mistakes(images, kernels, biases, stride, padding))
+                 mistakes=layer_mistakes(images, kernels, biases, stride, padding),
+                 shape_hint=output_size_hint(padding, spatial_axes=(1, 2)))
     expect_untouched(reply)
 
 

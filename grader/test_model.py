@@ -157,8 +157,29 @@ def test_parameter_count(probed, images):
     fail(f"model = {CONSTRUCT}; model({describe(images)}); model.count_params()",
          f"expected {PARAMS:,} parameters, got {params if params is None else format(params, ',')}"
          + (f" ({per_layer})" if per_layer else ""),
-         hints.get(params, "per layer: conv1 3*3*1*32 + 32 = 320, dense1 (26*26*32)*128 + 128 = "
-                           "2,769,024, dense2 128*10 + 10 = 1,290."))
+         hints.get(params) or layer_params_hint(info, params))
+
+
+#: Parameters per layer of the lesson's network, with the formula.
+LAYER_PARAMS = {
+    "conv1": (320, "3*3*1*32 + 32 = 320: 32 filters of 3x3 on 1 channel; check filters and kernel_size"),
+    "dense1": (2_769_024, "(26*26*32)*128 + 128 = 2,769,024"),
+    "dense2": (1_290, "128*10 + 10 = 1,290"),
+}
+
+
+def layer_params_hint(info: dict, params) -> str:
+    """Name the first layer whose parameter count differs from the lesson's, with its formula."""
+    for name, (expected, formula) in LAYER_PARAMS.items():
+        found = info["layers"][name]
+        if found is None and isinstance(params, int) and params == PARAMS - expected:
+            return (f"exactly {name}'s {expected:,} parameters are missing: create it in __init__ "
+                    f"(self.{name} = keras.layers.{LAYER_CLASSES[name]}(...)) and use it in call().")
+        got = None if found is None else found["params"]
+        if isinstance(got, int) and got != expected:
+            return f"{name} has {got:,} parameters, expected {formula}."
+    return ("per layer: conv1 3*3*1*32 + 32 = 320, dense1 (26*26*32)*128 + 128 = 2,769,024, "
+            "dense2 128*10 + 10 = 1,290.")
 
 
 @pytest.mark.points(1)
@@ -200,13 +221,25 @@ def student_weights(info: dict) -> list[np.ndarray]:
         weights += [item["value"] for item in found["weights"]]
     shapes = [tuple(np.shape(weight)) for weight in weights]
     if shapes != list(oracles.MNIST_CNN_WEIGHT_SHAPES):
-        unflattened = len(shapes) > 2 and shapes[2][:1] == (oracles.MNIST_CNN_WEIGHT_SHAPES[0][3],)
         fail(f"model = {CONSTRUCT}; model(x)",
              f"conv1, dense1, dense2 have weights of shapes {shapes}; the lesson's network has "
-             f"{list(oracles.MNIST_CNN_WEIGHT_SHAPES)}",
-             "dense1 sees 32 features per position: call() skips self.flatten." if unflattened else
-             "the layer checks say which setting differs; call() must run conv1, flatten, dense1, dense2 in turn.")
+             f"{list(oracles.MNIST_CNN_WEIGHT_SHAPES)}", weight_shapes_hint(shapes))
     return weights
+
+
+def weight_shapes_hint(shapes: list[tuple]) -> str:
+    """The setting a wrong weight shape points at (the first weight that differs)."""
+    reference = oracles.MNIST_CNN_WEIGHT_SHAPES
+    conv = shapes[0] if shapes else ()
+    if len(conv) == 4 and conv[:2] != reference[0][:2]:
+        return f"conv1's kernels are {conv[0]}x{conv[1]}: kernel_size must be 3 (a 3x3 window)."
+    if len(conv) == 4 and conv[3] != reference[0][3]:
+        return f"conv1 has {conv[3]} filters: filters must be 32, Conv2D(32, 3)."
+    if len(shapes) > 2 and shapes[2][:1] == (reference[0][3],):
+        return "dense1 sees 32 features per position: call() skips self.flatten."
+    if len(shapes) > 2 and shapes[2][:1] == (28 * 28 * 32,):
+        return "dense1 sees 28*28*32 features: conv1 must use padding='valid', which gives 26x26 maps."
+    return "the layer checks say which setting differs; call() must run conv1, flatten, dense1, dense2 in turn."
 
 
 @pytest.mark.points(2)

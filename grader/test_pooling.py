@@ -38,13 +38,34 @@ def _partial_window_pads(image, pool_size, stride):
     return pads
 
 
+AVERAGE_HINT = "your output is the average of each window: max pooling keeps the largest value (window.max())."
+
+
+def _window_mean(image, pool_size, step, padding):
+    """What averaging each window gives, written like the max-pooling loop: padding with the
+    lowest value, the mean stored in the image's dtype (truncated for integers)."""
+    array = np.asarray(image)
+    x = array[:, :, None] if array.ndim == 2 else array
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    pads = _same_pads(x, pool_size, step) if padding == "same" else [(0, 0), (0, 0)]
+    x = np.pad(x.astype(np.float64), [*pads, (0, 0)], constant_values=lowest)
+    if min(x.shape[:2]) < pool_size:
+        return np.zeros(0)  # no whole window: matches nothing
+    windows = np.lib.stride_tricks.sliding_window_view(x, (pool_size, pool_size), axis=(0, 1))[::step, ::step]
+    with np.errstate(all="ignore"):
+        out = windows.mean(axis=(3, 4))
+        if array.dtype.kind in "iu":
+            out = np.trunc(out)
+    return out[:, :, 0] if array.ndim == 2 else out
+
+
 def pool_mistakes(image, pool_size=2, stride=None, padding="valid"):
     """(output of a typical mistake, hint) pairs for ``max_pool2d``."""
     step = stride or pool_size
     right = oracles.max_pool2d(image, pool_size, stride, padding)
     mistakes = [
-        (oracles.avg_pool2d(image, pool_size, stride, padding),
-         "your output is the average of each window: max pooling keeps the largest value (window.max())."),
+        (oracles.avg_pool2d(image, pool_size, stride, padding), AVERAGE_HINT),
+        (_window_mean(image, pool_size, step, padding), AVERAGE_HINT),
         (-oracles.max_pool2d(-np.asarray(image, np.float64), pool_size, stride, padding),
          "your output is the smallest value of each window: max pooling keeps the largest."),
         (np.swapaxes(right, 0, 1), "your output is transposed: out[i, j] is output row i, column j."),
@@ -73,6 +94,9 @@ def pool_mistakes(image, pool_size=2, stride=None, padding="valid"):
     if padding == "valid":
         mistakes.append((_pad_then_pool(image, _partial_window_pads(image, pool_size, step), pool_size, step, -np.inf),
                          "'valid' pooling drops the last partial window: Ho = (H - pool_size) // stride + 1."))
+        dropped = ("the last whole window of a row or column was dropped: 'valid' pooling has "
+                   "Ho = (H - pool_size) // stride + 1 windows (the + 1 counts the first one).")
+        mistakes += [(right[:-1], dropped), (right[:, :-1], dropped), (right[:-1, :-1], dropped)]
     else:
         pads = _same_pads(image, pool_size, step)
         mistakes += [

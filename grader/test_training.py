@@ -26,6 +26,12 @@ EXPECTED_CLASSES = {
 }
 
 
+#: Keras's SGD default learning rate: what a Trainer with keras.optimizers.SGD() steps by.
+SGD_LEARNING_RATE = 0.01
+SGD_HINT = ("the weights moved like plain SGD (w -= 0.01 * gradient), not Adam: "
+            "use self.optimizer = keras.optimizers.Adam().")
+
+
 def make_batch(rng, n=16):
     x = rng.normal(size=(n, 4, 4, 1)).astype(np.float32)
     y = rng.integers(0, 10, size=n).astype(np.int64)
@@ -92,6 +98,7 @@ def test_train_step_applies_one_adam_step(student, rng):
         ([w - s for w, s in zip(weights, step)], "the step goes up the gradient (gradient ascent): "
                                                  "apply the gradients as they are, do not negate the loss."),
         (oracle.train_steps(weights, x, y, 2), "two optimizer steps were taken for one train_step."),
+        ([w - SGD_LEARNING_RATE * g for w, g in zip(weights, oracle.gradients(weights, x, y))], SGD_HINT),
     ])
 
 
@@ -175,6 +182,17 @@ def test_fit_records_per_epoch(student, rng):
          "the metrics are never reset: call self.reset_metrics() at the start of every epoch."),
         (oracle.fit_records(weights, test, test, epochs),
          "fit trains on the test data: train_step on train_data, test_step on test_data."),
+        (fit_records_with(weights, train, test, epochs, step="none"),
+         "the weights never change during fit: the gradients are never applied; train_step must call "
+         "self.optimizer.apply_gradients(...)."),
+        (fit_records_with(weights, train, test, epochs, test_trains=True),
+         "the test batches changed the weights too: a test step only measures (no tape, no apply_gradients)."),
+        (fit_records_with(weights, train, test, epochs, test_metrics="train"),
+         "the test step updated the train metrics: test_step updates test_loss and test_accuracy only."),
+        (fit_records_with(weights, train, test, epochs, step="sgd"), SGD_HINT),
+        ([{**record, "train_accuracy": 100 * record["train_accuracy"], "test_accuracy": 100 * record["test_accuracy"]}
+          for record in expected],
+         "the accuracies are percentages: record them as fractions in [0, 1] (print them as % if you like)."),
     ]
     for index, (got, want) in enumerate(zip(records, expected), start=1):
         if not isinstance(got, dict) or set(want) - set(got):
@@ -186,7 +204,49 @@ def test_fit_records_per_epoch(student, rng):
                 fail(what, f"epoch {index}: {key} should be {value:.5f}, got {got[key]}", hint)
     if report["printed"].count("\n") < epochs:
         fail(what, f"printed {report['printed'].count(chr(10))} lines for {epochs} epochs",
-             "print one line per epoch with the four metric values.")
+             "print one line per epoch with the four metric values, with Python's print() "
+             "(tf.print writes to the process's stderr, which the grader does not read).")
+
+
+def fit_records_with(weights, batches_train, batches_test, epochs: int, *, step: str = "adam",
+                     test_trains: bool = False, test_metrics: str = "test") -> list[dict]:
+    """What a ``fit`` with a typical mistake returns (``oracle.fit_records`` is the correct one).
+
+    ``step``: "adam" (right), "sgd" (keras.optimizers.SGD()) or "none" (gradients never
+    applied); ``test_trains``: the test step takes an optimizer step too; ``test_metrics``:
+    which metrics the test step updates ("test" is right, "train" is the mistake).
+    """
+    adam = oracle.Adam(weights)
+
+    def update(x, y):
+        if step == "adam":
+            adam.apply(oracle.gradients(adam.weights, x, y))
+        elif step == "sgd":
+            gradients = oracle.gradients(adam.weights, x, y)
+            adam.weights = [w - SGD_LEARNING_RATE * g for w, g in zip(adam.weights, gradients)]
+
+    records = []
+    for epoch in range(1, epochs + 1):
+        sums = {"train": [0.0, 0.0, 0, 0], "test": [0.0, 0.0, 0, 0]}  # loss sum, correct, batches, samples
+        for x, y in batches_train:
+            _add(sums["train"], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
+            update(x, y)
+        for x, y in batches_test:
+            _add(sums[test_metrics], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
+            if test_trains:
+                update(x, y)
+        mean = {name: (total[0] / total[2], total[1] / total[3]) if total[2] else (0.0, 0.0)
+                for name, total in sums.items()}
+        records.append({"epoch": epoch, "train_loss": mean["train"][0], "train_accuracy": mean["train"][1],
+                        "test_loss": mean["test"][0], "test_accuracy": mean["test"][1]})
+    return records
+
+
+def _add(entry: list, loss: float, accuracy: float, count: int) -> None:
+    entry[0] += loss
+    entry[1] += accuracy * count
+    entry[2] += 1
+    entry[3] += count
 
 
 def _close(got, want) -> bool:

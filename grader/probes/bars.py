@@ -106,13 +106,17 @@ def cnn_start(ctx: ProbeContext, x_train, y_train, x_test, seed: int, model_from
 
     keras.utils.set_random_seed(seed)
     model = ctx.module("model").MNISTModel() if model_from == "student" else reference_cnn()
+    trainer = None
     if trainer_from == "student":
-        step = CompiledStep(ctx.module("training").Trainer(model).train_step)
+        trainer = ctx.module("training").Trainer(model)
+        step = CompiledStep(trainer.train_step)
     else:
         model(np.zeros((1, 28, 28, 1), np.float32))
         step = reference_step(model)
     ctx.state["bar"] = {
-        "kind": "cnn", "model": model, "step": step,
+        # The run keeps the Trainer alive: a train_step decorated with @tf.function (the
+        # lesson's style) holds its instance only weakly, so `self` would become None.
+        "kind": "cnn", "model": model, "step": step, "trainer": trainer,
         "x": _images(x_train, True), "y": np.asarray(y_train, np.int64),
         "x_test": _images(x_test, True), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }
