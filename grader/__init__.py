@@ -11,7 +11,13 @@ Submodules, one concern each:
 - ``probes``    functions that call student code and return plain data
 - ``checks``    assertion helpers with student-facing messages
 - ``oracles``   independent reference computations (TensorFlow, Keras, NumPy)
+- ``training_oracle``  NumPy re-derivation of the Trainer's numbers (softmax regression + Adam)
+- ``bars``, ``train_cache``  the accuracy bars and the cache of their runs
 - ``plugin``    the pytest plugin: options, points, score table, results.json
+- ``report``    score table and Gradescope ``results.json``
+- ``run``       end-to-end training runs (``course train``)
+- ``notebooks``, ``notebook_check``, ``notebook_extract``, ``otter_build``  the notebook
+  track and the otter-grader autograder
 - ``cli``       the ``course`` command line
 """
 
