@@ -1,0 +1,14 @@
+"""Bulk grading: a whole class in one command (``course grade``).
+
+- ``submissions``  find and safely stage each student's exercise modules
+- ``student``      grade one student with the real grader in sandboxed workers
+- ``feedback``     the student's ``feedback.md``
+- ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
+- ``run``          the whole class: parallel, resumable, with a progress bar
+- ``files``        atomic writes
+"""
+
+from grader.bulk.run import RunLocked, grade_class
+from grader.bulk.student import Settings
+
+__all__ = ["grade_class", "Settings", "RunLocked"]

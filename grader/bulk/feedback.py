@@ -1,0 +1,42 @@
+"""``feedback.md``: one student's result in plain language.
+
+The score per exercise, then every failed check with the grader's message (what was
+called, what was expected, what came back, a hint), grouped by exercise.
+"""
+
+from __future__ import annotations
+
+from grader.report import board_from_results
+
+_STATUS_TEXT = {
+    "graded": "graded",
+    "timeout": "graded, but some of your code ran out of time",
+    "memory": "graded, but some of your code ran out of memory",
+    "crashed": "graded, but some of your code stopped the grader's worker",
+    "invalid": "not graded",
+}
+
+
+def feedback_text(record: dict, results: dict) -> str:
+    """The Markdown feedback for ``record`` (``grading.json``) and its ``results.json``."""
+    board = board_from_results(results)
+    lines = [f"# Feedback for {record['id']}", ""]
+    lines.append(f"**Score: {board.total:g} / {board.max_total:g}**, {_STATUS_TEXT[record['status']]}.")
+    if record.get("reason"):
+        lines += ["", f"Why: {record['reason']}"]
+    for note in record.get("notes", []):
+        lines += ["", f"Note: {note}"]
+    if board.checks:
+        lines += ["", "| exercise | points |", "| --- | --- |"]
+        lines += [f"| {name} | {score:g} / {maximum:g} |" for name, (score, maximum) in board.by_exercise().items()]
+    failed = [check for check in board.checks if check.status != "passed"]
+    if failed:
+        lines += ["", "## What to fix"]
+    for exercise in dict.fromkeys(check.exercise for check in failed):
+        lines += ["", f"### {exercise}"]
+        for check in (c for c in failed if c.exercise == exercise):
+            lines += ["", f"- {check.name} (0 / {check.max_score:g} points)", ""]
+            lines += [f"      {line}" for line in (check.output.strip() or "failed").splitlines()]
+    if board.checks and not failed:
+        lines += ["", "Every check passed."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,129 @@
+"""The class's gradebook and summary, rebuilt from the per-student files.
+
+``rebuild(RESULTS)`` reads every ``RESULTS/<id>/grading.json`` (and its
+``results.json`` for the failed checks) and writes, atomically:
+
+- ``gradebook.csv``: id, points per exercise, total, status, seconds, reason;
+- ``summary.json`` and ``summary.md``: how many students per status, mean and median of
+  the totals, a text histogram of the totals, the checks failed most often.
+
+It runs at the end of every ``course grade`` run, so a run killed half-way still leaves
+a gradebook consistent with the students it finished (after the re-run: all of them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections import Counter
+from pathlib import Path
+
+from grader.bulk.files import write_text_atomic
+from grader.bulk.student import STATUSES
+from grader.paths import EXERCISE_MODULES
+from grader.report import write_json_atomic
+
+HISTOGRAM_BIN = 10
+MOST_FAILED = 10
+
+
+def load_records(out: Path) -> list[dict]:
+    """Every finished student's ``grading.json``, sorted by id."""
+    records = []
+    for path in sorted(Path(out).glob("*/grading.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return sorted(records, key=lambda record: record["id"])
+
+
+def rebuild(out: Path) -> dict:
+    """Write the gradebook and the summary of ``out``; return the summary."""
+    records = load_records(out)
+    write_text_atomic(Path(out) / "gradebook.csv", gradebook_csv(records))
+    summary = summarize(records, _failed_checks(out, records))
+    write_json_atomic(Path(out) / "summary.json", summary)
+    write_text_atomic(Path(out) / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def gradebook_csv(records: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason"])
+    for record in records:
+        points = [f"{record['exercises'].get(name, 0.0):g}" for name in EXERCISE_MODULES]
+        writer.writerow([record["id"], *points, f"{record['score']:g}", record["status"],
+                         record["seconds"], record.get("reason", "")])
+    return buffer.getvalue()
+
+
+def _failed_checks(out: Path, records: list[dict]) -> Counter:
+    failed: Counter = Counter()
+    for record in records:
+        try:
+            results = json.loads((Path(out) / record["id"] / "results.json").read_text())
+        except (OSError, ValueError):
+            continue
+        failed.update(test["name"] for test in results.get("tests", []) if test.get("status") != "passed")
+    return failed
+
+
+def summarize(records: list[dict], failed: Counter) -> dict:
+    totals = [record["score"] for record in records]
+    maximum = max((record.get("max_score", 0.0) for record in records), default=0.0)
+    return {
+        "count": len(records),
+        "statuses": {status: sum(r["status"] == status for r in records) for status in STATUSES},
+        "max_score": maximum,
+        "mean": round(statistics.fmean(totals), 2) if totals else None,
+        "median": statistics.median(totals) if totals else None,
+        "histogram": _histogram(totals, maximum),
+        "most_failed": [{"check": name, "students": count} for name, count in failed.most_common(MOST_FAILED)],
+        "sandbox_not_applied": sorted({f"{what}: {why}" for record in records
+                                       for what, why in _not_applied(record).items()}),
+    }
+
+
+def _not_applied(record: dict) -> dict:
+    """What the student's sandbox could not apply on this machine (``grading.json``)."""
+    return (record.get("sandbox") or {}).get("not_applied") or {}
+
+
+def _histogram(totals: list[float], maximum: float) -> list[dict]:
+    """Counts of totals per bin of ``HISTOGRAM_BIN`` points; the top bin ends at the maximum."""
+    top = max([maximum, *totals, 1.0])
+    counts = [0] * math.ceil(top / HISTOGRAM_BIN)
+    for total in totals:
+        counts[min(int(total // HISTOGRAM_BIN), len(counts) - 1)] += 1
+    last = len(counts) - 1
+    return [{"from": index * HISTOGRAM_BIN, "to": top if index == last else (index + 1) * HISTOGRAM_BIN - 1,
+             "count": count} for index, count in enumerate(counts)]
+
+
+def summary_markdown(summary: dict) -> str:
+    lines = ["# Class summary", ""]
+    if not summary["count"]:
+        return "\n".join(lines + ["No student graded yet."]) + "\n"
+    statuses = ", ".join(f"{count} {status}" for status, count in summary["statuses"].items() if count)
+    lines += [f"- students: {summary['count']} ({statuses})",
+              f"- mean: {summary['mean']:g} / {summary['max_score']:g}",
+              f"- median: {summary['median']:g}", "", "## Totals", "", "```"]
+    labels = [f"{b['from']:g}-{b['to']:g}" for b in summary["histogram"]]
+    width = max(len(label) for label in labels)
+    for label, b in zip(labels, summary["histogram"]):
+        lines.append(f"{label.rjust(width)} | {'#' * b['count']} {b['count']}")
+    lines += ["```", "", "## Checks failed most often", ""]
+    lines += [f"- {item['students']} student{'s' * (item['students'] != 1)}: {item['check']}"
+              for item in summary["most_failed"]] or ["- none"]
+    if summary["sandbox_not_applied"]:
+        lines += ["", "## Sandbox protections this machine did not allow", ""]
+        lines += [f"- {gap}" for gap in summary["sandbox_not_applied"]]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["rebuild", "load_records", "gradebook_csv", "summarize", "summary_markdown"]

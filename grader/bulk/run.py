@@ -1,0 +1,82 @@
+"""``course grade``: grade every submission of a class, in parallel, resumably.
+
+Students are graded ``workers`` at a time (each by its own pytest process with its own
+sandboxed worker), under a progress bar with the time left. A student whose
+``grading.json`` exists is skipped unless ``force``; one lock file keeps two runs from
+writing to the same results folder. Whatever happens (a finished run, Ctrl-C, a
+crash), the gradebook and the summary are rebuilt from the per-student files at the
+end; a run killed outright loses only the students in flight, which the next run
+grades.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+
+from tqdm import tqdm
+
+from grader.bulk.gradebook import rebuild
+from grader.bulk.student import Interrupted, Settings, grade_student, is_done
+from grader.bulk.submissions import Entry, discover
+
+
+class RunLocked(RuntimeError):
+    """Another ``course grade`` is writing to the same results folder."""
+
+
+@contextmanager
+def _exclusive(out: Path):
+    with open(out / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLocked(f"another `course grade` is writing to {out}") from None
+        yield
+
+
+def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: bool = False,
+                progress: bool = True) -> dict:
+    """Grade every entry of ``submissions`` into ``settings.out``; return the summary.
+
+    The summary gains ``skipped`` (already graded) and ``failed`` (ids this run could not
+    grade because of an error in the grader itself, with the error).
+    """
+    out = settings.out
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        shutil.rmtree(out / ".work", ignore_errors=True)  # what a killed run left in flight
+        entries = discover(Path(submissions))
+        todo = [entry for entry in entries if force or not is_done(out, entry.id)]
+        failed: dict[str, str] = {}
+        try:
+            _grade_all(todo, settings, workers, progress, failed)
+        finally:
+            shutil.rmtree(out / ".work", ignore_errors=True)
+            summary = rebuild(out)
+    return {**summary, "skipped": len(entries) - len(todo), "failed": failed}
+
+
+def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bool, failed: dict) -> None:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+            tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
+        futures = {pool.submit(grade_student, entry, settings): entry for entry in todo}
+        try:
+            for future in as_completed(futures):
+                entry = futures[future]
+                try:
+                    record = future.result()
+                    bar.set_postfix_str(f"{entry.id}: {record['status']}", refresh=False)
+                except Interrupted:
+                    continue
+                except Exception as error:  # noqa: BLE001 - one student must not stop the class
+                    failed[entry.id] = f"{type(error).__name__}: {error}"
+                    bar.write(f"course grade: could not grade {entry.id}: {failed[entry.id]}")
+                bar.update()
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

@@ -1,0 +1,191 @@
+"""Grade one student: stage the submission, run the real grader on it, publish the result.
+
+The grader runs as its own process, exactly as an instructor would run it by hand::
+
+    python -m pytest <repo>/grader --target <staged folder> --isolate --results ...
+           --train-cache <RESULTS>/.train_cache -p no:cacheprovider -q
+
+so every probe runs in a sandboxed worker (``grader.worker``), and nothing the student
+wrote runs in this process or in the pytest process. The workers report their faults
+to an incidents file (``COURSE_WORKER_INCIDENTS``), from which the student's status
+comes: ``memory``, ``timeout`` or ``crashed`` if any call ran out of memory, out of
+time or killed its worker, else ``graded``; ``invalid`` if nothing could be staged.
+The checks that did not fail keep their points in every case.
+
+Published in ``RESULTS/<id>/``, each file atomically: ``results.json`` (as the grader
+wrote it), ``feedback.md``, ``grader-output.txt`` (the end of pytest's output) and,
+last, ``grading.json`` (status, reason, scores, seconds, peak worker memory, the
+sandbox applied), whose presence marks the student as done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.bulk.feedback import feedback_text
+from grader.bulk.files import write_text_atomic
+from grader.bulk.submissions import Entry, InvalidSubmission, stage
+from grader.paths import REPO_ROOT
+from grader.report import Scoreboard, gradescope_results, write_json_atomic
+from grader.worker import ENV_INCIDENTS, ENV_MEMORY, ENV_TIMEOUT
+
+STATUSES = ("graded", "timeout", "memory", "crashed", "invalid")
+#: Worker fault types (``grader.worker``) and the student status each implies, by priority.
+FAULT_STATUS = (
+    ("memory", {"WorkerMemory", "MemoryError"}),
+    ("timeout", {"WorkerTimeout"}),
+    ("crashed", {"WorkerDied", "OutputFlood", "ReplyTooLarge", "ProtocolError"}),
+)
+#: Seconds pytest gets to write its results after an interrupt, before it is killed.
+INTERRUPT_GRACE = 60
+OUTPUT_KEPT_BYTES = 20_000
+PYTEST_INTERRUPTED = 2  # pytest's exit code after Ctrl-C
+
+
+class Interrupted(Exception):
+    """The grader was interrupted from outside (Ctrl-C): nothing is published."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a class is graded (``course grade`` options)."""
+
+    out: Path
+    call_timeout: float = 30.0
+    memory_mb: int = 4096
+    student_timeout: float = 1800.0
+
+
+def is_done(out: Path, ident: str) -> bool:
+    return (out / ident / "grading.json").is_file()
+
+
+def grade_student(entry: Entry, settings: Settings) -> dict:
+    """Grade ``entry`` and publish its files; return its grading record."""
+    started = time.monotonic()
+    work = settings.out / ".work" / entry.id
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "tmp").mkdir(parents=True)
+    try:
+        try:
+            notes = stage(entry, work / "submission")
+        except InvalidSubmission as error:
+            record, results = {"status": "invalid", "reason": str(error)}, _empty_results(str(error))
+        else:
+            record, results = _run_grader(work, settings)
+            record["notes"] = notes
+        record = {"id": entry.id, **record, **_scores(results), "seconds": round(time.monotonic() - started, 1)}
+        _publish(settings.out / entry.id, results, record, work / "grader-output.txt")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return record
+
+
+def _run_grader(work: Path, settings: Settings) -> tuple[dict, dict]:
+    results_path, incidents = work / "results.json", work / "incidents.jsonl"
+    command = [sys.executable, "-m", "pytest", str(REPO_ROOT / "grader"), "--target", str(work / "submission"),
+               "--isolate", "--results", str(results_path), "--train-cache", str(settings.out / ".train_cache"),
+               "-p", "no:cacheprovider", "-q"]
+    if shutil.which("setpriv"):  # dies with this thread even if `course grade` is killed
+        command = ["setpriv", "--pdeathsig", "KILL", *command]
+    env = {**os.environ, ENV_TIMEOUT: str(settings.call_timeout), ENV_MEMORY: str(settings.memory_mb),
+           ENV_INCIDENTS: str(incidents), "TMPDIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
+    with open(work / "grader-output.txt", "wb") as output:
+        process = subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT, env=env)
+        timed_out = _wait(process, settings.student_timeout)
+    if process.returncode == PYTEST_INTERRUPTED and not timed_out:
+        raise Interrupted(f"the grader was interrupted ({process.returncode})")
+    results = json.loads(results_path.read_text()) if results_path.is_file() else None
+    events = _events(incidents)
+    status, reason = classify([e for e in events if e.get("event") == "fault"], process.returncode,
+                              timed_out, results is not None, settings.student_timeout)
+    workers = [e for e in events if e.get("event") == "worker"]
+    record = {
+        "status": status, "reason": reason,
+        "faults": [f"{e['type']}: {e.get('message', '')}" for e in events if e.get("event") == "fault"],
+        "incidents": sorted({f"{e['event']} in {e.get('call')}" for e in events
+                             if e.get("event") in ("tampering", "stray_processes")}),
+        "peak_worker_mb": max((e.get("peak_rss_mb") or 0 for e in workers), default=None),
+        "workers_started": len(workers),
+        "sandbox": next((e["sandbox"] for e in workers if e.get("sandbox")), None),
+    }
+    return record, results or _empty_results(reason)
+
+
+def _wait(process: subprocess.Popen, limit: float) -> bool:
+    """Wait for pytest; past ``limit`` interrupt it (it still writes results). True if so."""
+    try:
+        process.wait(timeout=limit)
+        return False
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=INTERRUPT_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    return True
+
+
+def _events(path: Path) -> list[dict]:
+    events = []
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut short by a kill
+    return events
+
+
+def classify(faults: list[dict], returncode: int | None, timed_out: bool, has_results: bool,
+             limit: float) -> tuple[str, str]:
+    """The student's status and its reason (see the module docstring)."""
+    if timed_out:
+        return "timeout", f"grading took longer than {limit:g} s; the checks not reached score 0"
+    for status, kinds in FAULT_STATUS:
+        hits = [fault for fault in faults if fault.get("type") in kinds]
+        if hits:
+            more = f" (and {len(hits) - 1} more)" if len(hits) > 1 else ""
+            return status, f"{hits[0].get('message') or hits[0]['type']}{more}"
+    if not has_results:
+        return "crashed", f"the grader stopped (exit code {returncode}) before writing results"
+    if returncode != 0:
+        return "crashed", f"the grader reported an internal error (exit code {returncode})"
+    return "graded", ""
+
+
+def _empty_results(reason: str) -> dict:
+    results = gradescope_results(Scoreboard([]), 0.0, {"status_reason": reason})
+    results["output"] = f"Not graded: {reason}"
+    return results
+
+
+def _scores(results: dict) -> dict:
+    exercises = results.get("extra_data", {}).get("exercises", {})
+    return {
+        "score": float(results.get("score", 0.0)),
+        "max_score": float(results.get("max_score", 0.0)),
+        "exercises": {name: float(entry.get("score", 0.0)) for name, entry in exercises.items()},
+    }
+
+
+def _publish(folder: Path, results: dict, record: dict, output: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "results.json", results)
+    write_text_atomic(folder / "feedback.md", feedback_text(record, results))
+    if output.is_file():
+        data = output.read_bytes()[-OUTPUT_KEPT_BYTES:]
+        write_text_atomic(folder / "grader-output.txt", data.decode("utf-8", "replace"))
+    write_json_atomic(folder / "grading.json", record)  # last: the student is done
+
+
+__all__ = ["Settings", "Interrupted", "STATUSES", "grade_student", "is_done", "classify"]
