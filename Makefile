@@ -1,11 +1,13 @@
 # Two commands do everything (each sets up .venv on first use):
 #   make grade   - grade exercises/ (TARGET=solutions or a folder to grade another one)
 #   make test    - the project's own tests
+#   make grade-class SUBMISSIONS=dir OUT=dir [WORKERS=2] - grade a whole class (course grade)
 VENV ?= .venv
 TARGET ?= exercises
+WORKERS ?= 2
 STAMP := $(VENV)/.installed
 
-.PHONY: grade test build release bench setup
+.PHONY: grade grade-class test build release bench setup
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,6 +19,10 @@ setup: $(STAMP)
 
 grade: $(STAMP)
 	$(VENV)/bin/pytest grader/ --target $(TARGET) $(ARGS)
+
+grade-class: $(STAMP)
+	@test -n "$(SUBMISSIONS)" -a -n "$(OUT)" || { echo "usage: make grade-class SUBMISSIONS=dir OUT=dir [WORKERS=2]"; exit 2; }
+	$(VENV)/bin/course grade "$(SUBMISSIONS)" --out "$(OUT)" --workers $(WORKERS) $(ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest tests/ $(ARGS)

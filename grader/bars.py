@@ -62,12 +62,15 @@ def run_bar(gateway, kind: str, seed: int, *, model_from: str = "student",
         name for name, source in (("model", model_from), ("training", trainer_from)) if source == "student")
     settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
                 "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
-    key = cache.key(settings, student_folder, modules) if cache else None
-    if cache and (hit := cache.load(key, student_folder)) is not None:
-        return BarOutcome(**{**hit, "cached": True})
-    outcome, dependencies = _train(gateway, kind, bar, seed, model_from, trainer_from)
-    if cache and dependencies is not None:
-        cache.store(key, student_folder, asdict(outcome), dependencies)
+    if cache is None:
+        return _train(gateway, kind, bar, seed, model_from, trainer_from)[0]
+    key = cache.key(settings, student_folder, modules)
+    with cache.claim(key):
+        if (hit := cache.load(key, student_folder)) is not None:
+            return BarOutcome(**{**hit, "cached": True})
+        outcome, dependencies = _train(gateway, kind, bar, seed, model_from, trainer_from)
+        if dependencies is not None:
+            cache.store(key, student_folder, asdict(outcome), dependencies)
     return outcome
 
 

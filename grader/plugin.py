@@ -22,7 +22,8 @@ from grader.checks import CheckFailed, NotImplementedYet  # noqa: E402
 from grader.gateway import open_gateway  # noqa: E402
 from grader.paths import EXERCISE_MODULES, REPO_ROOT  # noqa: E402
 from grader.train_cache import TrainCache  # noqa: E402
-from grader.report import CheckResult, Scoreboard, gradescope_results, score_table, write_json_atomic  # noqa: E402
+from grader.atomic import write_json_atomic  # noqa: E402
+from grader.report import CheckResult, Scoreboard, gradescope_results, score_table  # noqa: E402
 from grader.target import Target, resolve_target  # noqa: E402
 
 #: Default per-check time limit (seconds); training checks set their own.

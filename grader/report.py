@@ -6,9 +6,6 @@ grader and the notebook track read the JSON back.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,18 +103,6 @@ def gradescope_results(board: Scoreboard, execution_time: float, extra: dict | N
     }
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write ``data`` to ``path`` so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(data, stream, indent=2)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
-
-
 def board_from_results(data: dict) -> Scoreboard:
     """Read a ``results.json`` written by ``gradescope_results`` back into a board."""
     checks = []
@@ -143,6 +128,5 @@ __all__ = [
     "Scoreboard",
     "score_table",
     "gradescope_results",
-    "write_json_atomic",
     "board_from_results",
 ]

@@ -6,19 +6,29 @@ the content of the student's modules the run uses. Each entry also lists every s
 file that was imported during the run with its SHA-256; it is reused only if all of
 them are still byte-identical. Entries hold the outcome as the grader computed it
 (failures too), so a cache can only replay a verdict, never turn a fail into a pass.
+
+``claim(key)`` serialises runs of one key across processes (``course grade`` grades
+students in parallel, and many hand in the same model): the second waits for the
+first's entry instead of training the same code again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader import __version__
-from grader.report import write_json_atomic
+from grader.atomic import write_json_atomic
 
 #: Grader files whose change must invalidate every cached run.
 BAR_CODE = ("bars.py", "probes/bars.py", "train_cache.py")
+#: Seconds to wait for another process training the same code (a CNN bar takes ~30-60 s).
+CLAIM_PATIENCE = 300.0
 
 
 def file_digest(path: Path) -> str:
@@ -52,6 +62,31 @@ class TrainCache:
             "modules": {name: file_digest(Path(student_folder) / f"{name}.py") for name in modules},
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+    @contextlib.contextmanager
+    def claim(self, key: str, patience: float = CLAIM_PATIENCE) -> Iterator[None]:
+        """Hold the run of ``key`` (an advisory file lock, released even if the process dies).
+
+        Waits at most ``patience`` seconds, then runs unclaimed, so a stuck run elsewhere
+        never costs this one its time limit; no lock either if the folder is read-only.
+        """
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = open(self.folder / f"{key}.lock", "a")
+        except OSError:
+            yield
+            return
+        with handle:
+            deadline = time.monotonic() + patience
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.5)
+            yield
 
     def load(self, key: str, student_folder: Path) -> dict | None:
         path = self.folder / f"{key}.json"

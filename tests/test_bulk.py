@@ -235,31 +235,17 @@ def student_results(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def trained_cache(tmp_path_factory, shared_cache) -> Path:
-    """The shared training cache, holding the reference's bar runs.
-
-    Graded alone first, so that the parallel class run does not train the same
-    modules in several students at once (each would miss the cache while training).
-    """
-    root = tmp_path_factory.mktemp("warm-up")
-    build_class(root / "submissions", root / "results", [case for case in CASES if case.id == VICTIM])
-    copy_cache(shared_cache, root / "results" / ".train_cache")
-    process = course_grade(root / "submissions", root / "results")
-    _, stderr = process.communicate(timeout=1800)
-    assert process.returncode == 0, stderr[-3000:]
-    copy_cache(root / "results" / ".train_cache", shared_cache)
-    return shared_cache
-
-
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory, trained_cache) -> ClassRun:
+def graded_class(tmp_path_factory, shared_cache) -> ClassRun:
+    """The whole corpus graded by one run (students with the reference's model files
+    train its bars once between them: the cache holds the others back meanwhile)."""
     root = tmp_path_factory.mktemp("class")
     submissions, out = root / "submissions", root / "results"
     cases = build_class(submissions, out)
     before = protected_digests(submissions)
-    copy_cache(trained_cache, out / ".train_cache")
+    copy_cache(shared_cache, out / ".train_cache")
     process = course_grade(submissions, out)
     stdout, stderr = process.communicate(timeout=3600)
+    copy_cache(out / ".train_cache", shared_cache)
     return ClassRun(submissions, out, cases, subprocess.CompletedProcess(process.args, process.returncode,
                                                                           stdout, stderr), before)
 

@@ -68,3 +68,18 @@ def test_results_json_follows_the_gradescope_schema(tmp_path):
     test = run.results["tests"][0]
     assert set(test) >= {"name", "score", "max_score", "output", "visibility", "execution_time", "status"}
     assert run.results["visibility"] == "visible" and isinstance(run.results["score"], float)
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_a_fit_that_prints_with_tf_print_keeps_its_points(tmp_path, isolate):
+    """tf.print writes from C++ to file descriptor 2, past sys.stdout: it still counts as printing."""
+    from grader.paths import SOLUTIONS_DIR
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "training.py").write_text(
+        re.sub(r"\n( +)print\(\n", r"\n\1tf.print(\n", (SOLUTIONS_DIR / "training.py").read_text(), count=1)
+        .replace("                flush=True,\n", ""))
+    assert "tf.print(" in (folder / "training.py").read_text()
+    run = run_grader(folder, tmp_path, "-k", "training and not bar", *(["--isolate"] if isolate else []))
+    assert run.exercise_scores()["training"] == 22 - 6, run.failed_checks()  # all but the bar's 6

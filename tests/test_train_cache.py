@@ -1,6 +1,8 @@
 """The training cache replays verdicts for unchanged code and never turns a fail into a pass."""
 
 import shutil
+import threading
+import time
 
 import pytest
 
@@ -65,3 +67,33 @@ def test_cached_pass_does_not_survive_a_breaking_edit(tmp_path):
     third = run_grader(folder, tmp_path, *args)
     assert third.results["score"] == 6
     assert third.results["tests"][0]["execution_time"] < first.results["tests"][0]["execution_time"]
+
+
+def test_a_claimed_key_waits_for_the_first_run(tmp_path):
+    """Two gradings of the same code in parallel: the second replays the first's entry."""
+    folder = student_copy(tmp_path)
+    cache = TrainCache(tmp_path / "cache")
+    key = cache.key(SETTINGS, folder, ("keras_model",))
+    seen = []
+
+    def second_run():
+        with cache.claim(key):
+            seen.append(cache.load(key, folder))
+
+    with cache.claim(key):
+        waiting = threading.Thread(target=second_run)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive() and not seen  # blocked while the first run trains
+        cache.store(key, folder, {"passed": False}, ["keras_model.py"])
+    waiting.join(timeout=10)
+    assert seen == [{"passed": False}]
+
+
+def test_a_claim_held_too_long_is_not_waited_for(tmp_path):
+    cache = TrainCache(tmp_path / "cache")
+    with cache.claim("key"):
+        started = time.monotonic()
+        with cache.claim("key", patience=1.0):
+            waited = time.monotonic() - started
+    assert 1.0 <= waited < 5.0

@@ -5,7 +5,6 @@
 - ``feedback``     the student's ``feedback.md``
 - ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
 - ``run``          the whole class: parallel, resumable, with a progress bar
-- ``files``        atomic writes
 """
 
 from grader.bulk.run import RunLocked, grade_class

@@ -21,10 +21,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from grader.bulk.files import write_text_atomic
+from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.student import STATUSES
 from grader.paths import EXERCISE_MODULES
-from grader.report import write_json_atomic
 
 HISTOGRAM_BIN = 10
 MOST_FAILED = 10

@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.feedback import feedback_text
-from grader.bulk.files import write_text_atomic
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
 from grader.paths import REPO_ROOT
-from grader.report import Scoreboard, gradescope_results, write_json_atomic
+from grader.report import Scoreboard, gradescope_results
 from grader.worker import ENV_INCIDENTS, ENV_MEMORY, ENV_TIMEOUT
 
 STATUSES = ("graded", "timeout", "memory", "crashed", "invalid")

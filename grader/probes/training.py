@@ -9,11 +9,11 @@ Inputs are ``x`` (N, 4, 4, 1) float32 and ``y`` (N,) int; weights ``W`` (16, 10)
 from __future__ import annotations
 
 import contextlib
-import io
 
 import numpy as np
 
 from grader.probes import ProbeContext, probe
+from grader.probes.capture import captured_output
 from grader.tf_runtime import tf
 
 METRICS = ("train_loss", "train_accuracy", "test_loss", "test_accuracy")
@@ -121,8 +121,7 @@ def fit(ctx: ProbeContext, weights: list, x_train, y_train, x_test, y_test, batc
     trainer, model = _new_trainer(ctx, weights)
     train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(batch_size)
     test = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with captured_output() as printed:
         records = trainer.fit(train, test, epochs=epochs)
     plain_records = records
     if isinstance(records, list):
@@ -131,4 +130,4 @@ def fit(ctx: ProbeContext, weights: list, x_train, y_train, x_test, y_test, batc
              for k, v in record.items()} if isinstance(record, dict) else record
             for record in records
         ]
-    return {"records": plain_records, "printed": printed.getvalue()[-4000:], **_describe(trainer, model)}
+    return {"records": plain_records, "printed": printed.text, **_describe(trainer, model)}

@@ -1,7 +1,8 @@
-"""Writing result files so that a reader (or a killed run) never sees half a file."""
+"""Writing files so that a reader (or a killed run) never sees half of one."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,3 +22,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """``data`` as indented JSON, written atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2))
