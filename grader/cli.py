@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -129,7 +130,7 @@ def _grade(args: argparse.Namespace) -> int:
                         student_timeout=args.student_timeout)
     try:
         summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force)
-    except RunLocked as error:
+    except (RunLocked, ValueError) as error:
         print(f"course grade: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -145,6 +146,21 @@ def _grade(args: argparse.Namespace) -> int:
     for ident, error in summary["failed"].items():
         print(f"course grade: {ident} could not be graded: {error}", file=sys.stderr)
     return 1 if summary["failed"] else 0
+
+
+def _positive(kind: type) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind`` above 0."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be above 0")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,11 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade a folder of submissions (one folder, .zip or .ipynb each)")
     grade.add_argument("submissions", help="folder with one entry per student; the entry's name is the id")
     grade.add_argument("--out", required=True, help="results folder (gradebook.csv, summary.md, <id>/...)")
-    grade.add_argument("--workers", type=int, default=1, help="students graded at the same time (default 1)")
-    grade.add_argument("--timeout", type=float, default=30.0,
+    grade.add_argument("--workers", type=_positive(int), default=1,
+                       help="students graded at the same time (default 1)")
+    grade.add_argument("--timeout", type=_positive(float), default=30.0,
                        help="seconds one call into student code may take (default 30; training gets 600)")
-    grade.add_argument("--memory", type=int, default=4096, help="MB of data memory per worker (default 4096)")
-    grade.add_argument("--student-timeout", type=float, default=1800.0,
+    grade.add_argument("--memory", type=_positive(int), default=4096,
+                       help="MB of data memory per worker (default 4096; TensorFlow alone needs about 2000)")
+    grade.add_argument("--student-timeout", type=_positive(float), default=1800.0,
                        help="seconds the whole grading of one student may take (default 1800)")
     grade.add_argument("--force", action="store_true", help="grade again students already graded")
     grade.set_defaults(handler=_grade)

@@ -55,8 +55,27 @@ def test_discover_names_students_after_their_entries(tmp_path):
     for name in ("bob.zip", "carol.ipynb", "alice.zip", ".DS_Store", "notes.txt"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "dave").symlink_to(tmp_path / "alice")
+    (tmp_path / "gradebook.csv").mkdir()  # its results folder would take the gradebook's place
+    (tmp_path / "summary.md.zip").write_bytes(b"")
     found = {entry.id: entry.path.name for entry in discover(tmp_path)}
-    assert found == {"alice": "alice", "alice.zip": "alice.zip", "bob": "bob.zip", "carol": "carol.ipynb"}
+    assert found == {"alice": "alice", "alice.zip": "alice.zip", "bob": "bob.zip", "carol": "carol.ipynb",
+                     "student-gradebook.csv": "gradebook.csv", "student-summary.md": "summary.md.zip"}
+
+
+def test_a_results_folder_inside_the_submissions_is_no_student(tmp_path):
+    for name in ("alice", "results"):
+        (tmp_path / name).mkdir()
+    assert [entry.id for entry in discover(tmp_path, skip=tmp_path / "results")] == ["alice"]
+
+
+def test_bad_options_are_refused_with_a_message(tmp_path):
+    for options, message in (([str(tmp_path), "--out", str(tmp_path)], "cannot be the submissions folder"),
+                             ([str(tmp_path), "--out", str(tmp_path / "r"), "--workers", "0"], "must be above 0"),
+                             ([str(tmp_path), "--out", str(tmp_path / "r"), "--timeout", "x"], "is not a number"),
+                             ([str(tmp_path / "none"), "--out", str(tmp_path / "r")], "is not a folder")):
+        done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", *options], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and message in done.stderr, (options, done.stderr)
 
 
 def test_a_messy_zip_stages_just_the_shallowest_modules(entries):
@@ -94,6 +113,20 @@ def test_oversized_modules_and_crowded_zips_are_refused(entries):
             archive.writestr(f"f{number}.txt", b"")
     with pytest.raises(InvalidSubmission, match=f"{MAX_MEMBERS + 1} files"):
         stage(Entry("crowded", crowded), entries / "b")
+
+
+def test_unreadable_archives_and_notebooks_are_invalid_with_the_reason(tmp_path):
+    (tmp_path / "corrupt.zip").write_bytes(b"not a zip")
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04" + b"\0" * 40)
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    reasons = {}
+    for entry in discover(tmp_path):
+        with pytest.raises(InvalidSubmission) as caught:
+            stage(entry, tmp_path / "staged" / entry.id)
+        reasons[entry.id] = str(caught.value)
+    assert "corrupt.zip is not a readable zip file" in reasons["corrupt"]
+    assert "cut.zip is not a readable zip file" in reasons["cut"]
+    assert reasons["broken"].startswith("the notebook could not be read: broken.ipynb is not a readable notebook")
 
 
 def test_names_that_are_not_utf8_are_fine(entries):

@@ -4,6 +4,7 @@
 - ``student``      grade one student with the real grader in sandboxed workers
 - ``feedback``     the student's ``feedback.md``
 - ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
+- ``layout``       the names of the class-level result files
 - ``run``          the whole class: parallel, resumable, with a progress bar
 """
 

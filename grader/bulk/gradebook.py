@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
+from grader.bulk.layout import GRADEBOOK, SUMMARY_JSON, SUMMARY_MD
 from grader.bulk.student import STATUSES
 from grader.paths import EXERCISE_MODULES
 
@@ -43,10 +44,10 @@ def load_records(out: Path) -> list[dict]:
 def rebuild(out: Path) -> dict:
     """Write the gradebook and the summary of ``out``; return the summary."""
     records = load_records(out)
-    write_text_atomic(Path(out) / "gradebook.csv", gradebook_csv(records))
+    write_text_atomic(Path(out) / GRADEBOOK, gradebook_csv(records))
     summary = summarize(records, _failed_checks(out, records))
-    write_json_atomic(Path(out) / "summary.json", summary)
-    write_text_atomic(Path(out) / "summary.md", summary_markdown(summary))
+    write_json_atomic(Path(out) / SUMMARY_JSON, summary)
+    write_text_atomic(Path(out) / SUMMARY_MD, summary_markdown(summary))
     return summary
 
 

@@ -47,10 +47,12 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     grade because of an error in the grader itself, with the error).
     """
     out = settings.out
+    if Path(submissions).resolve() == out.resolve():
+        raise ValueError(f"the results folder cannot be the submissions folder ({out})")
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         shutil.rmtree(out / ".work", ignore_errors=True)  # what a killed run left in flight
-        entries = discover(Path(submissions))
+        entries = discover(Path(submissions), skip=out)
         todo = [entry for entry in entries if force or not is_done(out, entry.id)]
         failed: dict[str, str] = {}
         try:

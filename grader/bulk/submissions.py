@@ -1,7 +1,8 @@
 """Find each student's exercise modules, safely, and stage them for grading.
 
 ``SUBMISSIONS`` holds one entry per student: a folder, a ``.zip`` or a ``.ipynb``; the
-student id is the entry's name (without ``.zip``/``.ipynb``). ``stage`` copies just the
+student id is the entry's name (without ``.zip``/``.ipynb``; ``student-`` before a name
+that a results file has, like ``gradebook.csv``). ``stage`` copies just the
 exercise modules it finds (``activations.py``... at any depth, the shallowest copy
 winning) into a fresh folder, so the grader never sees stray files.
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
+from grader.bulk.layout import CLASS_FILES
 from grader.paths import EXERCISE_MODULES
 
 MAX_MEMBERS = 2000
@@ -65,12 +67,17 @@ def printable(name: str) -> str:
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
 
 
-def discover(folder: Path) -> list[Entry]:
-    """The entries of ``folder`` (folders, ``.zip`` and ``.ipynb`` files), sorted by id."""
+def discover(folder: Path, skip: Path | None = None) -> list[Entry]:
+    """The entries of ``folder`` (folders, ``.zip`` and ``.ipynb`` files), sorted by id.
+
+    ``skip`` is a folder that is not a student's (the results, when kept inside ``folder``).
+    """
     entries: dict[str, Entry] = {}
     for path in sorted(Path(folder).iterdir()):
         name = path.name
         if name.startswith(".") or name in IGNORED_FOLDERS or path.is_symlink():
+            continue
+        if skip is not None and path.resolve() == Path(skip).resolve():
             continue
         if path.is_dir():
             ident = name
@@ -81,6 +88,8 @@ def discover(folder: Path) -> list[Entry]:
         ident = printable(ident)
         if ident in entries or ident in ("", ".", ".."):
             ident = printable(name)  # alice/ and alice.zip: the zip keeps its suffix
+        if ident in CLASS_FILES:  # RESULTS/gradebook.csv must stay the gradebook
+            ident = f"student-{ident}"
         entries[ident] = Entry(ident, path)
     return sorted(entries.values(), key=lambda entry: entry.id)
 
@@ -135,7 +144,8 @@ def _stage_notebook(files: list[_File], dest: Path, notes: list[str]) -> None:
         try:
             written = extract_modules(notebook, dest)
         except ValueError as error:
-            raise InvalidSubmission(f"the notebook could not be read: {error}") from None
+            reason = str(error).replace(str(notebook), "/".join(notebooks[0].parts))  # no scratch paths
+            raise InvalidSubmission(f"the notebook could not be read: {reason}") from None
     if not written:
         raise InvalidSubmission("the notebook has no exercise cells (marked '# [module.py n/m]')")
     notes.append(f"graded the exercise cells of {'/'.join(notebooks[0].parts)}")
