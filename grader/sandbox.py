@@ -16,7 +16,8 @@ TensorFlow (a single-threaded process is required to enter namespaces). In order
    private working folder (the cwd). ``data_cache/``, the results, the training cache,
    other students' folders and the rest of the repository are simply not there.
 4. **Limits** (``setrlimit``, soft = hard unless noted): CPU seconds, data segment,
-   file size, processes (counted per user, so only with a dedicated user), no cores.
+   file size, processes (counted per user and user namespace, so only with a dedicated
+   user or in a user namespace of its own), no cores.
    ``RLIMIT_DATA`` rather than ``RLIMIT_AS``: TensorFlow maps about 3 GB of address
    space (shared libraries, thread stacks, reserved arenas) for about 1 GB of real use,
    so an address-space limit measures the wrong thing; the data limit counts private
@@ -155,6 +156,7 @@ def lock_down(config: Config) -> dict:
     May fork: the original process never returns (it relays the child's exit status).
     """
     record: dict = {"limits": {}, "not_applied": {}}
+    root = os.geteuid() == 0  # before any user namespace maps it
     _die_with_parent()
     if os.getppid() != config.parent_pid:
         os._exit(70)  # the parent died before the PDEATHSIG was armed
@@ -172,9 +174,11 @@ def lock_down(config: Config) -> dict:
     except OSError as error:
         os.chdir(Path(config.folder) / "work")
         record["not_applied"]["filesystem"] = f"no jail ({error}): the file system is visible"
-    # A dedicated uid owns its process count; any other user's count is shared.
-    dedicated = config.uid is not None and not namespaces & _CLONE_NEWUSER
-    _apply_limits(Limits(**config.limits), dedicated_user=dedicated, record=record)
+    # The process count is per user and per user namespace: a dedicated uid or a user
+    # namespace of its own counts only the worker's tasks (the kernel never applies it to root).
+    own_count = (config.uid is not None and not namespaces & _CLONE_NEWUSER) or (
+        bool(namespaces & _CLONE_NEWUSER) and not root)
+    _apply_limits(Limits(**config.limits), own_process_count=own_count, record=record)
     _drop_privileges(config, namespaces, record)
     _die_with_parent()
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes fail with EFBIG instead
@@ -285,17 +289,18 @@ def _bind(source: Path, jail: Path) -> None:
     _mount(None, target, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | kept)
 
 
-def _apply_limits(limits: Limits, dedicated_user: bool, record: dict) -> None:
+def _apply_limits(limits: Limits, own_process_count: bool, record: dict) -> None:
     wanted = {
         "RLIMIT_CORE": (0, "no core dumps"),
         "RLIMIT_CPU": (limits.cpu_seconds, f"{limits.cpu_seconds} s of CPU time"),
         "RLIMIT_DATA": (limits.memory_mb << 20, f"{limits.memory_mb} MB of data memory"),
         "RLIMIT_FSIZE": (limits.file_mb << 20, f"{limits.file_mb} MB per file"),
     }
-    if dedicated_user:
+    if own_process_count:
         wanted["RLIMIT_NPROC"] = (limits.processes, f"{limits.processes} processes and threads")
     else:
-        record["not_applied"]["RLIMIT_NPROC"] = "counted per user: only set with a dedicated user"
+        record["not_applied"]["RLIMIT_NPROC"] = ("counted per user: only set with a dedicated user "
+                                                 "or a user namespace")
     for name, (value, text) in wanted.items():
         kind = getattr(resource, name)
         hard = value + 10 if name == "RLIMIT_CPU" else value  # SIGXCPU first, SIGKILL 10 s later
