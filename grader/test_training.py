@@ -202,10 +202,10 @@ def test_fit_records_per_epoch(student, rng):
             if not _close(got[key], value):
                 hint = next((h for candidate, h in mistakes if _close(got[key], candidate[index - 1][key])), None)
                 fail(what, f"epoch {index}: {key} should be {value:.5f}, got {got[key]}", hint)
-    if report["printed"].count("\n") < epochs:
-        fail(what, f"printed {report['printed'].count(chr(10))} lines for {epochs} epochs",
-             "print one line per epoch with the four metric values, with Python's print() "
-             "(tf.print writes to the process's stderr, which the grader does not read).")
+    lines = [line for line in report["printed"].splitlines() if line.strip()]
+    if len(lines) < epochs:
+        fail(what, f"printed {len(lines)} lines for {epochs} epochs",
+             "print one line per epoch with the four metric values (print() or tf.print()).")
 
 
 def fit_records_with(weights, batches_train, batches_test, epochs: int, *, step: str = "adam",

@@ -83,3 +83,25 @@ def test_a_fit_that_prints_with_tf_print_keeps_its_points(tmp_path, isolate):
     assert "tf.print(" in (folder / "training.py").read_text()
     run = run_grader(folder, tmp_path, "-k", "training and not bar", *(["--isolate"] if isolate else []))
     assert run.exercise_scores()["training"] == 22 - 6, run.failed_checks()  # all but the bar's 6
+
+
+def test_library_warnings_do_not_count_as_printing_each_epoch(tmp_path):
+    """A fit that prints nothing loses the printing check even if warnings and logs reach stderr.
+
+    Isolated: in a worker nothing like pytest's own capture swallows them first.
+    """
+    from grader.paths import SOLUTIONS_DIR
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    source = (SOLUTIONS_DIR / "training.py").read_text()
+    silent = re.sub(r"\n( +)print\(\n(?:.*\n)*?\1\)\n",
+                    r'\n\1warnings.warn("a library warning")\n\1tf.get_logger().warning("a log line")\n',
+                    source, count=1)
+    assert silent != source and "print(" not in silent.split("def fit")[1]
+    (folder / "training.py").write_text(silent.replace("from __future__ import annotations\n",
+                                                       "from __future__ import annotations\nimport warnings\n"))
+    run = run_grader(folder, tmp_path, "-k", "training and not bar", "--isolate")
+    failed = {test["name"]: test["output"] for test in run.failed_checks()}
+    assert run.exercise_scores()["training"] == 22 - 6 - 3, failed
+    assert any("printed 0 lines for 3 epochs" in output for output in failed.values()), failed

@@ -9,6 +9,7 @@ Inputs are ``x`` (N, 4, 4, 1) float32 and ``y`` (N,) int; weights ``W`` (16, 10)
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
@@ -115,13 +116,27 @@ def reset_metrics(ctx: ProbeContext, weights: list, x: np.ndarray, y: np.ndarray
     return {"before": before, "after": _describe(trainer, model)["metrics"]}
 
 
+@contextlib.contextmanager
+def _library_messages_silenced():
+    """No Python warnings or TensorFlow log lines, so what is captured is what the student printed."""
+    logger = tf.get_logger()
+    level = logger.level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logger.setLevel("ERROR")
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
 @probe
 def fit(ctx: ProbeContext, weights: list, x_train, y_train, x_test, y_test, batch_size: int, epochs: int) -> dict:
     """``fit`` on unshuffled datasets; returns its records, the printout and the weights."""
     trainer, model = _new_trainer(ctx, weights)
     train = tf.data.Dataset.from_tensor_slices((x_train, y_train)).batch(batch_size)
     test = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
-    with captured_output() as printed:
+    with _library_messages_silenced(), captured_output() as printed:
         records = trainer.fit(train, test, epochs=epochs)
     plain_records = records
     if isinstance(records, list):
