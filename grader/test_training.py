@@ -229,24 +229,14 @@ def fit_records_with(weights, batches_train, batches_test, epochs: int, *, step:
     for epoch in range(1, epochs + 1):
         sums = {"train": [0.0, 0.0, 0, 0], "test": [0.0, 0.0, 0, 0]}  # loss sum, correct, batches, samples
         for x, y in batches_train:
-            _add(sums["train"], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
+            oracle.accumulate(sums["train"], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
             update(x, y)
         for x, y in batches_test:
-            _add(sums[test_metrics], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
+            oracle.accumulate(sums[test_metrics], *oracle.loss_and_accuracy(adam.weights, x, y), len(y))
             if test_trains:
                 update(x, y)
-        mean = {name: (total[0] / total[2], total[1] / total[3]) if total[2] else (0.0, 0.0)
-                for name, total in sums.items()}
-        records.append({"epoch": epoch, "train_loss": mean["train"][0], "train_accuracy": mean["train"][1],
-                        "test_loss": mean["test"][0], "test_accuracy": mean["test"][1]})
+        records.append(oracle.epoch_record(epoch, sums))
     return records
-
-
-def _add(entry: list, loss: float, accuracy: float, count: int) -> None:
-    entry[0] += loss
-    entry[1] += accuracy * count
-    entry[2] += 1
-    entry[3] += count
 
 
 def _close(got, want) -> bool:

@@ -89,24 +89,31 @@ def fit_records(weights, batches_train, batches_test, epochs: int, reset_each_ep
             sums = {"train": [0.0, 0.0, 0, 0], "test": [0.0, 0.0, 0, 0]}
         for x, y in batches_train:
             loss, accuracy = loss_and_accuracy(adam.weights, x, y)
-            _accumulate(sums["train"], loss, accuracy, len(y))
+            accumulate(sums["train"], loss, accuracy, len(y))
             adam.apply(gradients(adam.weights, x, y))
         for x, y in batches_test:
             loss, accuracy = loss_and_accuracy(adam.weights, x, y)
-            _accumulate(sums["test"], loss, accuracy, len(y))
-        records.append({
-            "epoch": epoch,
-            "train_loss": sums["train"][0] / sums["train"][2],
-            "train_accuracy": sums["train"][1] / sums["train"][3],
-            "test_loss": sums["test"][0] / sums["test"][2],
-            "test_accuracy": sums["test"][1] / sums["test"][3],
-        })
+            accumulate(sums["test"], loss, accuracy, len(y))
+        records.append(epoch_record(epoch, sums))
     return records
 
 
-def _accumulate(entry: list, loss: float, accuracy: float, count: int) -> None:
-    """Mean metric: one value per batch; accuracy metric: correct over samples."""
+def accumulate(entry: list, loss: float, accuracy: float, count: int) -> None:
+    """Add one batch to a split's ``[loss sum, correct, batches, samples]``.
+
+    Mean metric: one value per batch; accuracy metric: correct over samples.
+    """
     entry[0] += loss
     entry[1] += accuracy * count
     entry[2] += 1
     entry[3] += count
+
+
+def epoch_record(epoch: int, sums: dict[str, list]) -> dict:
+    """The record ``fit`` returns for one epoch from the train and test sums (0.0 for an empty split)."""
+    record = {"epoch": epoch}
+    for split in ("train", "test"):
+        loss_sum, correct, batches, samples = sums[split]
+        record[f"{split}_loss"] = loss_sum / batches if batches else 0.0
+        record[f"{split}_accuracy"] = correct / samples if samples else 0.0
+    return record
