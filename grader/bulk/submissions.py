@@ -73,11 +73,10 @@ def discover(folder: Path, skip: Path | None = None) -> list[Entry]:
     ``skip`` is a folder that is not a student's (the results, when kept inside ``folder``).
     """
     entries: dict[str, Entry] = {}
+    skipped = Path(skip).resolve() if skip is not None else None
     for path in sorted(Path(folder).iterdir()):
         name = path.name
-        if name.startswith(".") or name in IGNORED_FOLDERS or path.is_symlink():
-            continue
-        if skip is not None and path.resolve() == Path(skip).resolve():
+        if name.startswith(".") or name in IGNORED_FOLDERS or path.is_symlink() or path.resolve() == skipped:
             continue
         if path.is_dir():
             ident = name
