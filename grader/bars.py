@@ -1,22 +1,34 @@
-"""The accuracy bars: train on MNIST through the gateway, score predictions here.
+"""The accuracy bars: train on MNIST through a gateway, score the trained weights here.
 
-``run_bar`` drives a training run chunk by chunk (``grader.probes.bars``), computes the
-test accuracy itself from the predictions after each chunk, and stops as soon as the
-bar is met, or when the lesson's budget of 5 epochs at batch 32 is spent, or when the
-run is hopeless (below ``HOPELESS_ACCURACY`` after ``HOPELESS_AFTER_EPOCHS`` epochs: a
-correct model is past 97% after one epoch). Test labels never leave this process.
+``run_bar`` draws the initial weights of the lesson's layers from a seed the submission
+cannot know, sends them with the training set to a training run (``grader.probes.bars``),
+and after each chunk of training gets back only the trained weights. It computes the
+test predictions itself, with its own forward pass of the lesson's network
+(``lesson_predictions``), and stops as soon as the bar is met, or when the lesson's
+budget of 5 epochs at batch 32 is spent, or when the run is hopeless (below
+``HOPELESS_ACCURACY`` after ``HOPELESS_AFTER_EPOCHS`` epochs: a correct model is past 97%
+after one epoch). No test image or label ever leaves this process, and the student's
+``call()`` never decides a bar: only weights that really classify MNIST pass.
+
+Each run gets a gateway from ``open_gateway(modules)``: under ``--isolate`` a fresh worker
+whose staged submission holds only ``modules`` (the files the run may read), which is
+also exactly what the training cache is keyed by (``grader.train_cache``).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ContextManager
 
 import numpy as np
 
 from grader.mnist import load_data
 from grader.plain import ErrorRecord
+from grader.probes.bars import WEIGHT_SHAPES
 from grader.train_cache import TrainCache
 
 STEPS_PER_EPOCH = 60000 // 32  # 1875 batches of 32
@@ -25,6 +37,8 @@ MAX_EPOCHS = 5
 EVALUATE_AT = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
 HOPELESS_AFTER_EPOCHS, HOPELESS_ACCURACY = 2.0, 0.90
 CNN_BAR, KERAS_BAR = 0.98, 0.97
+#: Test images per batch of the grader's forward pass (a 26x26x32 map is 86 KB each).
+PREDICT_BATCH = 2000
 
 
 @dataclass
@@ -39,7 +53,7 @@ class BarOutcome:
     seconds: float = 0.0
     error: str | None = None  # a student exception, one line plus traceback
     not_implemented: bool = False
-    stopped: str = ""  # "bar met", "budget spent", "hopeless", "non-finite output", "error"
+    stopped: str = ""  # "bar met", "budget spent", "hopeless", "non-finite weights", "error"
     cached: bool = False
 
     def summary(self) -> str:
@@ -49,67 +63,135 @@ class BarOutcome:
         return f"test accuracy {self.accuracy:.2%} {where} (bar {self.bar:.0%}; {self.stopped})"
 
 
+def bar_modules(kind: str, model_from: str = "student", trainer_from: str = "student") -> tuple[str, ...]:
+    """The student modules a run uses: what its worker holds and its cache key covers."""
+    if kind == "keras":
+        return ("keras_model",)
+    return tuple(name for name, source in (("model", model_from), ("training", trainer_from))
+                 if source == "student")
+
+
+def initial_weights(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """Keras's default initialisation of the lesson's layers: Glorot-uniform kernels, zero biases."""
+    weights = []
+    for shape in WEIGHT_SHAPES[kind]:
+        if len(shape) == 1:
+            weights.append(np.zeros(shape, np.float32))
+            continue
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        weights.append(rng.uniform(-limit, limit, shape).astype(np.float32))
+    return weights
+
+
+def lesson_predictions(kind: str, weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The lesson's network given ``weights``, in float32: uint8 (N, 28, 28) -> (N,) labels.
+
+    CNN: Conv2D(32, 3, valid) + relu -> Flatten -> Dense(128) + relu -> Dense(10);
+    MLP: Flatten -> Dense(128) + relu -> Dense(10) (dropout is off at inference). The
+    final softmax is left out: it does not change the argmax.
+    """
+    from grader.tf_runtime import tf
+
+    labels = []
+    for start in range(0, len(x), PREDICT_BATCH):
+        images = tf.constant(np.asarray(x[start : start + PREDICT_BATCH], np.float32) / np.float32(255.0))
+        if kind == "cnn":
+            kernel, bias, *dense = weights
+            maps = tf.nn.relu(tf.nn.conv2d(images[..., None], kernel, 1, "VALID") + bias)
+            features = tf.reshape(maps, (-1, int(np.prod(maps.shape[1:]))))
+        else:
+            dense, features = weights, tf.reshape(images, (-1, 28 * 28))
+        hidden = tf.nn.relu(tf.matmul(features, dense[0]) + dense[1])
+        labels.append(tf.argmax(tf.matmul(hidden, dense[2]) + dense[3], axis=1).numpy())
+    return np.concatenate(labels).astype(np.uint8)
+
+
+def checked_weights(kind: str, reply: object) -> list[np.ndarray] | str:
+    """The weights of an ``advance`` reply as float32 arrays, or why they cannot be scored."""
+    weights = reply.get("weights") if isinstance(reply, dict) else None
+    if not isinstance(weights, list) or not all(isinstance(w, np.ndarray) for w in weights):
+        return "the training run did not return the layers' weights as arrays"
+    shapes = [w.shape for w in weights]
+    if shapes != list(WEIGHT_SHAPES[kind]):
+        return f"the trained weights have shapes {shapes}, not the lesson's {list(WEIGHT_SHAPES[kind])}"
+    if not all(w.dtype.kind == "f" for w in weights):
+        return "the trained weights are not floating-point numbers"
+    return [w.astype(np.float32) for w in weights]
+
+
 def _error_text(record: ErrorRecord) -> str:
     return f"{record.one_line()}\n{record.traceback.rstrip()}"
 
 
-def run_bar(gateway, kind: str, seed: int, *, model_from: str = "student",
+GatewayOpener = Callable[[tuple[str, ...]], ContextManager]
+
+
+def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: str = "student",
             trainer_from: str = "student", cache: TrainCache | None = None,
             student_folder: Path | None = None) -> BarOutcome:
     """Train ``kind`` ("cnn" or "keras") until its bar is met; see the module docstring."""
     bar = CNN_BAR if kind == "cnn" else KERAS_BAR
-    modules = ("keras_model",) if kind == "keras" else tuple(
-        name for name, source in (("model", model_from), ("training", trainer_from)) if source == "student")
+    modules = bar_modules(kind, model_from, trainer_from)
     settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
                 "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
+
+    def train() -> tuple[BarOutcome, bool]:
+        with open_gateway(modules) as gateway:
+            return _train(gateway, kind, bar, seed, model_from, trainer_from)
+
     if cache is None:
-        return _train(gateway, kind, bar, seed, model_from, trainer_from)[0]
+        return train()[0]
     key = cache.key(settings, student_folder, modules)
     with cache.claim(key):
-        if (hit := cache.load(key, student_folder)) is not None:
+        if (hit := cache.load(key)) is not None:
             return BarOutcome(**{**hit, "cached": True})
-        outcome, dependencies = _train(gateway, kind, bar, seed, model_from, trainer_from)
-        if dependencies is not None:
-            cache.store(key, student_folder, asdict(outcome), dependencies)
+        outcome, cacheable = train()
+        if cacheable:
+            cache.store(key, asdict(outcome))
     return outcome
 
 
-def _train(gateway, kind, bar, seed, model_from, trainer_from) -> tuple[BarOutcome, list | None]:
+def _train(gateway, kind, bar, seed, model_from, trainer_from) -> tuple[BarOutcome, bool]:
+    """One training run; also whether its outcome may be cached (not after an exception,
+    which may be the worker's limits rather than the code, unless it is a stub's)."""
     started = time.perf_counter()
     outcome = BarOutcome(bar=bar)
     (x_train, y_train), (x_test, y_test) = load_data()
-    secret_order = np.random.default_rng().permutation(len(y_test))
-    labels = y_test[secret_order]
+    weights = initial_weights(kind, np.random.default_rng(secrets.randbits(128)))
     if kind == "cnn":
-        reply = gateway.run("bars.cnn_start", x_train, y_train, x_test[secret_order], seed, model_from, trainer_from)
+        reply = gateway.run("bars.cnn_start", x_train, y_train, weights, seed, model_from, trainer_from)
     else:
-        reply = gateway.run("bars.keras_start", x_train, y_train, x_test[secret_order], seed)
-    dependencies = None
+        reply = gateway.run("bars.keras_start", x_train, y_train, weights, seed)
     done = 0
     for epochs in ([] if isinstance(reply, ErrorRecord) else EVALUATE_AT):
         target = round(epochs * STEPS_PER_EPOCH)
         reply = gateway.run("bars.advance", target - done, timeout=600)
         if isinstance(reply, ErrorRecord):
             break
-        done = reply["steps"]
-        dependencies = reply["dependencies"]
-        accuracy = float(np.mean(reply["predictions"] == labels))
+        done = target
+        trained = checked_weights(kind, reply)
+        if isinstance(trained, str):
+            outcome.error, outcome.stopped = trained, "error"
+            break
+        if not all(np.isfinite(w).all() for w in trained):
+            outcome.stopped = "non-finite weights"
+            break
+        accuracy = float(np.mean(lesson_predictions(kind, trained, x_test) == y_test))
         outcome.accuracy, outcome.epochs = accuracy, epochs
         outcome.curve.append([epochs, round(accuracy, 5)])
         if accuracy >= bar:
             outcome.passed, outcome.stopped = True, "bar met"
-            break
-        if not reply["finite"]:
-            outcome.stopped = "non-finite output"
             break
         if epochs >= HOPELESS_AFTER_EPOCHS and accuracy < HOPELESS_ACCURACY:
             outcome.stopped = "hopeless"
             break
     else:
         outcome.stopped = outcome.stopped or "budget spent"
+    cacheable = True
     if isinstance(reply, ErrorRecord):
         outcome.error, outcome.stopped = _error_text(reply), "error"
-        outcome.not_implemented = reply.not_implemented
-        dependencies = None  # never cache a crash: it may be the worker, not the code
+        outcome.not_implemented = cacheable = reply.not_implemented
     outcome.seconds = round(time.perf_counter() - started, 2)
-    return outcome, dependencies
+    return outcome, cacheable

@@ -14,7 +14,12 @@ Either way every result is round-tripped through ``grader.plain``.
 from __future__ import annotations
 
 
+import contextlib
 import copy
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from grader import plain
@@ -82,3 +87,30 @@ def open_gateway(target: Target, isolate: bool, **worker_options: Any) -> Gatewa
     return WorkerGateway(target, **worker_options)
 
 
+
+
+@contextlib.contextmanager
+def staged_worker(target: Target, modules: tuple[str, ...], **worker_options: Any) -> Iterator[Gateway]:
+    """A fresh worker whose submission holds only ``modules`` of ``target`` (copies).
+
+    What an accuracy bar trains through under ``--isolate``: the run can read nothing of
+    the submission but the modules its cache key covers (``grader.train_cache``).
+    """
+    from grader.worker import WorkerGateway
+
+    with tempfile.TemporaryDirectory(prefix="course-bar-") as stage:
+        for name in modules:
+            source = target.file_of(name)
+            if source.is_file() and not source.is_symlink():
+                shutil.copyfile(source, Path(stage) / source.name)
+        gateway = WorkerGateway(Target(Path(stage)), **worker_options)
+        try:
+            yield gateway
+        finally:
+            gateway.close()
+
+
+@contextlib.contextmanager
+def shared(gateway: Gateway) -> Iterator[Gateway]:
+    """``gateway`` itself, left open: in-process bars train through the student's gateway."""
+    yield gateway

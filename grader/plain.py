@@ -96,11 +96,27 @@ def encode(value: Any) -> str:
     return json.dumps(_tag(to_plain(value)), allow_nan=True, separators=(",", ":"))
 
 
-def decode(text: str | bytes) -> Any:
-    """JSON text -> plain value. Rejects anything that is not our format."""
-    if len(text) > MAX_MESSAGE_BYTES:
-        raise ValueError(f"message of {len(text)} bytes is larger than {MAX_MESSAGE_BYTES}")
-    return _untag(json.loads(text))
+def decode(text: str | bytes, max_bytes: int = MAX_MESSAGE_BYTES, max_elements: int | None = None) -> Any:
+    """JSON text -> plain value. Rejects anything that is not our format, or too big.
+
+    The bounds are checked before anything is built: ``max_bytes`` on the text, and
+    ``max_elements`` on an upper bound of the values it holds (every ``,``, ``:``, ``[``
+    and ``{`` counted, a C-speed scan; base64 array text has none of them). So decoding
+    costs at most about ``max_bytes`` plus ~100 bytes per element: a 90 MB frame of
+    ``[[],[],...]`` is refused unread instead of growing into gigabytes of lists. Nesting
+    deeper than Python's recursion limit is refused too (``ValueError`` in every case).
+    """
+    if len(text) > max_bytes:
+        raise ValueError(f"message of {len(text)} bytes is larger than {max_bytes}")
+    data = text.encode() if isinstance(text, str) else text
+    if max_elements is not None:
+        count = sum(data.count(mark) for mark in (b",", b":", b"[", b"{"))
+        if count > max_elements:
+            raise ValueError(f"message holds up to {count} values, more than {max_elements}")
+    try:
+        return _untag(json.loads(data))
+    except RecursionError:
+        raise ValueError("message is nested too deeply") from None
 
 
 def _tag(value: Any) -> Any:
@@ -121,6 +137,27 @@ def _tag(value: Any) -> Any:
     return value
 
 
+def load_npy(raw: bytes) -> np.ndarray:
+    """An ``.npy`` file's array, checked before it is built: a plain numeric dtype and a
+    header whose shape matches the bytes that follow (``np.load`` would allocate what
+    the header claims first). Never unpickles."""
+    stream = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(stream)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(stream)
+    except (ValueError, TypeError, SyntaxError) as error:
+        raise ValueError(f"not an .npy array ({error})") from None
+    if dtype.hasobject or dtype.kind not in "biufc" or dtype.fields is not None:
+        raise ValueError(f"array of dtype {dtype} is not plain data")
+    count = math.prod(shape)
+    offset = stream.tell()
+    if count * dtype.itemsize != len(raw) - offset:
+        raise ValueError(f"array header says {shape} of {dtype}, but {len(raw) - offset} bytes follow")
+    array = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
+    return array.reshape(shape, order="F" if fortran else "C").copy()
+
+
 def _untag(value: Any) -> Any:
     if isinstance(value, list):
         return [_untag(item) for item in value]
@@ -129,10 +166,7 @@ def _untag(value: Any) -> Any:
     if len(value) == 1:
         (key, item), = value.items()
         if key == "__ndarray__":
-            array = np.load(io.BytesIO(base64.b64decode(item)), allow_pickle=False)
-            if array.dtype.kind not in "biufc":
-                raise ValueError(f"array of dtype {array.dtype} is not plain data")
-            return array
+            return load_npy(base64.b64decode(str(item), validate=True))
         if key == "__error__":
             kind, message, trace = (str(part) for part in item)
             return ErrorRecord(kind, message, trace)

@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports Te
 
 from grader import __version__  # noqa: E402
 from grader.checks import CheckFailed, NotImplementedYet  # noqa: E402
-from grader.gateway import open_gateway  # noqa: E402
+from grader.gateway import open_gateway, shared, staged_worker  # noqa: E402
 from grader.paths import EXERCISE_MODULES, REPO_ROOT  # noqa: E402
 from grader.train_cache import TrainCache  # noqa: E402
 from grader.atomic import write_json_atomic  # noqa: E402
@@ -99,6 +99,15 @@ def student(pytestconfig: pytest.Config, target: Target):
     gateway = open_gateway(target, isolate=pytestconfig.getoption("--isolate"))
     yield gateway
     gateway.close()
+
+
+@pytest.fixture(scope="session")
+def bar_gateway(pytestconfig: pytest.Config, target: Target, student):
+    """``bar_gateway(modules)``: a context manager giving the gateway an accuracy bar trains
+    through; with ``--isolate`` a fresh worker holding only ``modules`` (``grader.bars``)."""
+    if pytestconfig.getoption("--isolate"):
+        return lambda modules: staged_worker(target, modules)
+    return lambda modules: shared(student)
 
 
 @pytest.fixture(scope="session")

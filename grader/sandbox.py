@@ -124,6 +124,7 @@ class Config:
     gid: int | None = None
     parent_pid: int = 0
     use_namespaces: bool = True
+    cgroup: list[str] = field(default_factory=list)  # cgroup.procs files to join first (grader.cgroup)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -1,8 +1,9 @@
 """The accuracy bars on the real MNIST test set (16 points: training 6, model 4, keras_model 6).
 
 Each bar trains the student's own code within the lesson's budget (5 epochs, batch 32),
-with the grader's preprocessing, stopping as soon as the bar is met, and the grader
-scores the predictions (``grader.bars``). The CNN runs once with the student's
+from initial weights the grader draws, with the grader's preprocessing, stopping as soon
+as the bar is met; the grader scores the trained weights with its own forward pass of
+the lesson's network (``grader.bars``). The CNN runs once with the student's
 ``MNISTModel`` and ``Trainer.train_step`` together; only if that run fails does the
 grader pair each with its own reference half, so one bug costs one exercise.
 """
@@ -17,14 +18,14 @@ BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs twi
 
 
 @pytest.fixture(scope="session")
-def run(student, target, train_cache, grader_seed):
+def run(bar_gateway, target, train_cache, grader_seed):
     """``run(kind, model_from=..., trainer_from=...)``, memoized for the session."""
     outcomes: dict[tuple, BarOutcome] = {}
 
     def run_once(kind: str, model_from: str = "student", trainer_from: str = "student") -> BarOutcome:
         key = (kind, model_from, trainer_from)
         if key not in outcomes:
-            outcomes[key] = run_bar(student, kind, grader_seed, model_from=model_from,
+            outcomes[key] = run_bar(bar_gateway, kind, grader_seed, model_from=model_from,
                                     trainer_from=trainer_from, cache=train_cache, student_folder=target.folder)
         return outcomes[key]
 

@@ -2,10 +2,16 @@
 
 An entry is stored under a key of everything the run depends on: the bar's settings,
 the seed, the grader's version and bar code, TensorFlow's and Keras's versions, and
-the content of the student's modules the run uses. Each entry also lists every student
-file that was imported during the run with its SHA-256; it is reused only if all of
-them are still byte-identical. Entries hold the outcome as the grader computed it
-(failures too), so a cache can only replay a verdict, never turn a fail into a pass.
+the content of the student modules the run uses (``grader.bars.bar_modules``). Under
+``--isolate`` the run's worker holds exactly those files and nothing else of the
+submission, so the key covers all it could read; nothing the worker reports (such as a
+list of files it imported) is consulted. In-process (a student's own machine) the run
+can also import the student's other modules; such an import is not in the key.
+
+Entries hold the outcome as the grading process computed it (failures too), so a cache
+can only replay a verdict, never turn a fail into a pass. An entry is written once and
+never overwritten (``os.link`` of a complete file: of two concurrent writers of one key,
+the first wins and the second keeps the first's entry).
 
 ``claim(key)`` serialises runs of one key across processes (``course grade`` grades
 students in parallel, and many hand in the same model): the second waits for the
@@ -18,12 +24,13 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from grader import __version__
-from grader.atomic import write_json_atomic
 
 #: Grader files whose change must invalidate every cached run.
 BAR_CODE = ("bars.py", "probes/bars.py", "train_cache.py")
@@ -88,22 +95,29 @@ class TrainCache:
                     time.sleep(0.5)
             yield
 
-    def load(self, key: str, student_folder: Path) -> dict | None:
-        path = self.folder / f"{key}.json"
+    def load(self, key: str) -> dict | None:
+        """The stored outcome of ``key``, or None (no entry, or not one this cache wrote)."""
         try:
-            entry = json.loads(path.read_text())
+            entry = json.loads((self.folder / f"{key}.json").read_text())
         except (OSError, ValueError):
             return None
-        dependencies = entry.get("dependencies", {})
-        if not isinstance(dependencies, dict) or any(
-            file_digest(Path(student_folder) / name) != digest for name, digest in dependencies.items()
-        ):
+        if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("outcome"), dict):
             return None
-        return entry.get("outcome")
+        return entry["outcome"]
 
-    def store(self, key: str, student_folder: Path, outcome: dict, dependencies: list[str]) -> None:
-        entry = {
-            "outcome": outcome,
-            "dependencies": {name: file_digest(Path(student_folder) / name) for name in dependencies},
-        }
-        write_json_atomic(self.folder / f"{key}.json", entry)
+    def store(self, key: str, outcome: dict) -> bool:
+        """Write ``key``'s entry unless one exists; True if this call wrote it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self.folder / f"{key}.json"
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w") as stream:
+                json.dump({"key": key, "outcome": outcome}, stream, sort_keys=True)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.link(temporary, final)  # fails if the entry exists: the first writer wins
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)

@@ -3,22 +3,34 @@
 The grading process (parent) starts ``python -m grader.worker CONFIG REQUEST_FD REPLY_FD``.
 The child locks itself down first (``grader.sandbox``: namespaces, jail, limits,
 unprivileged user), imports TensorFlow and the probes, says it is ready, then loops:
-read one request, ``grader.gateway.execute`` it, write the reply. Requests and replies
-are frames (``length, flags, JSON text``) on two private pipes; the child's stdout and
+read one request, hand it to the process that runs its **scope**, relay the reply.
+Requests and replies are frames (``length, flags, payload``) on two private pipes; a
+request's payload is ``scope`` and a newline before its JSON. The worker's stdout and
 stderr go to a log file in its private folder, so student prints can neither corrupt
 nor block the protocol.
 
+**One process per exercise.** The worker's main process (the *zygote*) never imports
+student code. For each scope (an exercise module, or ``"bar"``; decided by the parent,
+``grader.probes.scope_of``) it forks a child that imports only that module and runs
+only that scope's probes; when the scope changes, the zygote kills the child and every
+other process in the sandbox and empties the writable folders before forking the next.
+The zygote is not dumpable (no ``ptrace`` or ``/proc/1/mem`` from the children) and the
+children never hold the parent's pipes, so code of one exercise can neither rewrite the
+zygote nor forge the replies of another exercise. Forking after TensorFlow's import
+(no op run yet, one thread) costs milliseconds.
+
 The parent enforces, for every call: a wall-clock limit (``timeout``; the accuracy
-bars pass a longer one), a cap on the reply size (``plain.MAX_MESSAGE_BYTES``, checked
-from the frame header before reading) and a cap on the output printed during the call
-(``FLOOD_BYTES``). A breach, or the worker dying, kills the worker's whole process group
-(its PID namespace dies with it) and the call returns an ``ErrorRecord`` whose type is
-``WorkerTimeout``, ``WorkerMemory``, ``WorkerDied``, ``OutputFlood``, ``ReplyTooLarge``
-or ``ProtocolError``; the next call starts a fresh worker. A worker left with stray
-processes (a fork bomb) is replaced after its reply; names student code rebinds in
-``builtins``, ``numpy`` or the grader's modules are put back after every call
-(``_Pristine``), so one exercise's monkeypatching cannot change how the next one is
-probed. Only ``plain.decode`` is ever applied to what the child sends.
+bars pass a longer one), the probe's reply budget (``grader.probes.reply_limit``: bytes
+checked from the frame header before reading, elements before decoding) and a cap on
+the output printed during the call (``FLOOD_BYTES``). A breach, or the worker dying,
+kills the worker's whole process group (its PID namespace dies with it) and the call
+returns an ``ErrorRecord`` whose type is ``WorkerTimeout``, ``WorkerMemory``,
+``WorkerDied``, ``OutputFlood``, ``ReplyTooLarge`` or ``ProtocolError``; the next call
+starts a fresh worker. A worker left with stray processes (a fork bomb) is replaced
+after its reply; names student code rebinds in ``builtins``, ``numpy`` or the grader's
+modules are put back after every call (``_Pristine``). Only ``plain.decode`` is ever
+applied to what the child sends, and nothing the worker reports is trusted beyond what
+a check verifies.
 
 Defaults can be set through the environment (the bulk grader does so for the pytest
 runs it starts): ``COURSE_WORKER_TIMEOUT`` (seconds per call), ``COURSE_WORKER_MEMORY_MB``
@@ -32,12 +44,21 @@ if __name__ == "__main__":  # the child: lock down before anything imports NumPy
     from grader.sandbox import Config, lock_down
 
     _CONFIG = Config.from_json(sys.argv[1])
+    if _CONFIG.cgroup:  # into the worker's cgroup before anything is allocated; children inherit it
+        from grader.cgroup import join
+
+        try:
+            join(_CONFIG.cgroup)
+        except OSError as error:
+            sys.stderr.write(f"cannot join the worker's cgroup: {error}\n")
+            sys.exit(71)
     _SANDBOX = lock_down(_CONFIG)
 
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import select  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import struct  # noqa: E402
 import subprocess  # noqa: E402
@@ -46,8 +67,10 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from grader import plain  # noqa: E402
+from grader.cgroup import CgroupUnavailable, WorkerCgroup  # noqa: E402
 from grader.gateway import Gateway, encode_request, execute  # noqa: E402
 from grader.plain import ErrorRecord  # noqa: E402
+from grader.probes import ProbeContext, reply_limit, scope_of  # noqa: E402
 from grader.sandbox import Config, Limits, Workspace  # noqa: E402
 from grader.target import Target  # noqa: E402
 
@@ -141,15 +164,26 @@ class _Worker:
         self.sandbox: dict | None = None
         self.stopped = False
         self.call_output_start = 0  # log offset where the current call's output begins
+        self.cgroup_record: dict | None = None
+        try:  # a memory cgroup charges what RLIMIT_DATA misses: shared memory, memfds, tmpfs
+            self.cgroup, self.cgroup_missing = WorkerCgroup.create(limits.memory_mb, limits.processes), None
+        except CgroupUnavailable as error:
+            self.cgroup, self.cgroup_missing = None, error.reason
         request_read, self.requests = os.pipe()
         self.replies, reply_write = os.pipe()
         config = Config(str(self.space.folder), limits.__dict__, self.space.uid, self.space.gid,
-                        os.getpid(), use_namespaces)
-        with open(self.space.log, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "grader.worker", config.to_json(), str(request_read), str(reply_write)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(request_read, reply_write),
-                cwd=self.space.folder, env=_worker_environment(self.space), start_new_session=True)
+                        os.getpid(), use_namespaces, cgroup=self.cgroup.join_spec() if self.cgroup else [])
+        try:
+            with open(self.space.log, "ab") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "grader.worker", config.to_json(), str(request_read), str(reply_write)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    pass_fds=(request_read, reply_write), cwd=self.space.folder,
+                    env=_worker_environment(self.space), start_new_session=True)
+        except BaseException:
+            if self.cgroup:
+                self.cgroup.remove()
+            raise
         os.close(request_read)
         os.close(reply_write)
         os.set_blocking(self.requests, False)
@@ -160,20 +194,28 @@ class _Worker:
             self.stop()
             raise
         self.sandbox = json.loads(ready)["sandbox"]
+        if not isinstance(self.sandbox, dict) or not isinstance(self.sandbox.get("not_applied"), dict):
+            self.stop()
+            raise WorkerFault("ProtocolError", "the worker's start-up record is not what the sandbox writes")
+        if self.cgroup:
+            self.sandbox["cgroup"] = self.cgroup.describe()
+        else:
+            self.sandbox["not_applied"]["cgroup"] = self.cgroup_missing
 
-    def call(self, request: bytes, timeout: float, what: str) -> tuple[bytes, int]:
+    def call(self, request: bytes, timeout: float, what: str, max_bytes: int) -> tuple[bytes, int]:
         """Send ``request``; return ``(reply, flags)`` or raise ``WorkerFault``."""
         deadline = time.monotonic() + timeout
         try:
             write_frame(self.requests, request, deadline=deadline)
         except (BrokenPipeError, WorkerFault):
             pass  # it died or hangs: the read below says which
-        reply, flags = self._receive(deadline, what, f"{timeout:g} s")
+        reply, flags = self._receive(deadline, what, f"{timeout:g} s", max_bytes)
         if self._log_size() > LOG_KEEP_BYTES:
             os.truncate(self.space.log, 0)
         return reply, flags
 
-    def _receive(self, deadline: float, what: str, limit: str) -> tuple[bytes, int]:
+    def _receive(self, deadline: float, what: str, limit: str,
+                 max_bytes: int = plain.MAX_MESSAGE_BYTES) -> tuple[bytes, int]:
         self.call_output_start = start = self._log_size()
 
         def watch():
@@ -182,7 +224,7 @@ class _Worker:
                                                  "remove the print calls in loops")
 
         try:
-            frame = read_frame(self.replies, deadline, plain.MAX_MESSAGE_BYTES, watch)
+            frame = read_frame(self.replies, deadline, max_bytes, watch)
         except WorkerFault as fault:
             if fault.kind == "WorkerTimeout":
                 fault.message = f"{what} did not finish within the time limit ({limit})"
@@ -200,6 +242,9 @@ class _Worker:
         tail = _clean(self._last_output)
         if self.sandbox is None:
             return WorkerFault("WorkerDied", f"the worker could not start (exit status {code}): {tail[-1500:]}")
+        if self.cgroup_record and self.cgroup_record.get("out_of_memory"):
+            return WorkerFault("WorkerMemory", f"{what} ran out of memory (the limit is {self.limits.memory_mb} MB, "
+                                               "shared memory, memfds and tmpfs files included)")
         if re.search(r"bad_alloc|MemoryError|Cannot allocate memory|Resource exhausted", tail):
             return WorkerFault("WorkerMemory", f"{what} ran out of memory (MemoryError: the limit is "
                                                f"{self.limits.memory_mb} MB)")
@@ -230,7 +275,12 @@ class _Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            if self.cgroup:
+                self.cgroup.kill_all()
             _, status, usage = os.wait4(self.process.pid, 0)
+            if self.cgroup:
+                self.cgroup_record = self.cgroup.describe()
+                self.cgroup.remove()
             code = os.waitstatus_to_exitcode(status)
             self.process.returncode = 128 - code if code < 0 else code
             self.peak_rss_kb = usage.ru_maxrss
@@ -313,10 +363,11 @@ class WorkerGateway(Gateway):
 
     def run(self, probe_id: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         what = _describe_call(probe_id, args)
-        request = encode_request(probe_id, args, kwargs).encode()
+        scope, limit = scope_of(probe_id, args), reply_limit(probe_id)
+        request = scope.encode() + b"\n" + encode_request(probe_id, args, kwargs).encode()
         try:
             worker = self._started()
-            reply, flags = worker.call(request, timeout or self.timeout, what)
+            reply, flags = worker.call(request, timeout or self.timeout, what, limit.max_bytes)
         except WorkerFault as fault:
             return self._fault(fault, probe_id, what)
         except BaseException:  # pytest-timeout, Ctrl-C: the worker's state is unknown
@@ -330,7 +381,7 @@ class WorkerGateway(Gateway):
             self._note({"event": "stray_processes", "probe": probe_id, "call": what})
             self._discard(grace=2.0)
         try:
-            value = plain.decode(reply)["value"]
+            value = plain.decode(reply, limit.max_bytes, limit.max_elements)["value"]
         except (ValueError, KeyError, TypeError) as error:
             return self._fault(WorkerFault("ProtocolError", f"{what}: the worker's reply is not plain data "
                                                             f"({error})"), probe_id, what)
@@ -358,7 +409,8 @@ class WorkerGateway(Gateway):
         if worker is not None:
             worker.stop(grace)
             self._note({"event": "worker", "sandbox": worker.sandbox,
-                        "peak_rss_mb": round(worker.peak_rss_kb / 1024, 1)})
+                        "peak_rss_mb": round(worker.peak_rss_kb / 1024, 1),
+                        "peak_mb": (worker.cgroup_record or {}).get("peak_mb")})
 
     def _note(self, event: dict) -> None:
         if self.incidents:
@@ -368,20 +420,18 @@ class WorkerGateway(Gateway):
 
 # -- the child -------------------------------------------------------------------------------
 
-def _stray_processes() -> bool:
-    """True if processes other than this one live in its PID namespace (zombies reaped)."""
+def _stray_processes(child: int) -> bool:
+    """True if processes other than this one and ``child`` live in its PID namespace."""
     if os.getpid() != 1:
         return False
-    while True:
+    while True:  # reap orphans re-parented to us (not the child: it is still running)
         try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                break
+            pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break
-    for name in os.listdir("/proc"):  # a plain loop: student code may have replaced any()
-        if name.isdigit() and name != "1":
-            return True
-    return False
+        if pid == 0:
+            break
+    return any(name.isdigit() and name not in ("1", str(child)) for name in os.listdir("/proc"))
 
 
 class _Pristine:
@@ -416,30 +466,163 @@ class _Pristine:
         return changed
 
 
+_PR_SET_DUMPABLE = 4
+
+
 def serve(folder: Path, requests: int, replies: int, sandbox: dict) -> int:
-    """The worker's loop: one request in, one reply out, until the parent closes the pipe."""
+    """The worker's main loop (the zygote): one request in, relayed to its scope's child."""
+    import ctypes
     import importlib
 
-    from grader.probes import PROBE_FILES, ProbeContext
+    from grader.probes import PROBE_FILES
 
     for name in PROBE_FILES:  # TensorFlow and the probes load before any student code
         try:
             importlib.import_module(f"grader.probes.{name}")
         except ModuleNotFoundError:
             pass
-    ctx = ProbeContext(Target(folder))
-    pristine = _Pristine()
+    ctypes.CDLL(None).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # children may not ptrace or read our memory
     if os.path.isfile(f"/proc/self/fd/{sys.stdout.fileno()}"):
         os.ftruncate(sys.stdout.fileno(), 0)  # TensorFlow's start-up notices are not student output
+    scratch = [Path.cwd(), Path("/tmp"), Path("/dev/shm")] if "filesystem" in sandbox else []
+    zygote = _Zygote(folder, requests, replies, scratch)
     write_frame(replies, json.dumps({"sandbox": sandbox}).encode())
+    while (frame := read_frame(requests)) is not None:
+        scope, _, request = frame[0].partition(b"\n")
+        zygote.forward(scope.decode("ascii", "replace"), request)
+    return 0
+
+
+class _Zygote:
+    """Forks one child per scope and relays its replies (see the module docstring)."""
+
+    def __init__(self, folder: Path, requests: int, replies: int, scratch: list[Path]):
+        self.folder, self.requests, self.replies, self.scratch = folder, requests, replies, scratch
+        self.scope: str | None = None
+        self.pid = self.to_child = self.from_child = -1
+
+    def forward(self, scope: str, request: bytes) -> None:
+        if scope != self.scope:
+            self._end_child()
+            self._fork(scope)
+        try:
+            write_frame(self.to_child, request)
+        except BrokenPipeError:
+            pass  # it died: the read below says so
+        header = _read_exactly(self.from_child, _HEADER.size, None, None, allow_eof=True)
+        if header is None or len(header) < _HEADER.size:
+            self._mirror_death()
+        length, flags = _HEADER.unpack(header)
+        if _stray_processes(self.pid):
+            flags |= _RESTART
+        os.write(self.replies, _HEADER.pack(length, flags))  # the parent checks the length first
+        while length:
+            chunk = os.read(self.from_child, min(length, 1 << 20))
+            if not chunk:
+                self._mirror_death()
+            _write_all(self.replies, chunk)
+            length -= len(chunk)
+
+    def _fork(self, scope: str) -> None:
+        to_child_read, self.to_child = os.pipe()
+        self.from_child, from_child_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never holds the parent's pipes
+            code = 70
+            try:
+                for fd in (self.requests, self.replies, self.to_child, self.from_child):
+                    os.close(fd)
+                _die_with_zygote()
+                code = _serve_scope(self.folder, to_child_read, from_child_write)
+            finally:
+                os._exit(code)
+        os.close(to_child_read)
+        os.close(from_child_write)
+        self.scope, self.pid = scope, pid
+
+    def _end_child(self) -> None:
+        """Kill the current child and everything else in the sandbox; empty scratch folders."""
+        if self.pid <= 0:
+            return
+        for fd in (self.to_child, self.from_child):
+            os.close(fd)
+        _kill(self.pid)
+        if os.getpid() == 1:
+            os.kill(-1, signal.SIGKILL)  # PID 1 of its namespace: every other process in it
+        _reap()
+        for folder in self.scratch:
+            _empty(folder)
+        self.scope, self.pid = None, -1
+
+    def _mirror_death(self) -> None:
+        """The child died mid-call: exit with its status, so the parent sees why."""
+        _, status = os.waitpid(self.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(code if code >= 0 else 128 - code)
+
+
+def _serve_scope(folder: Path, requests: int, replies: int) -> int:
+    """A scope's child: run probes against the student's modules, one reply per request."""
+    ctx = ProbeContext(Target(folder))
+    pristine = _Pristine()
     while (frame := read_frame(requests)) is not None:
         try:
             reply = execute(ctx, frame[0].decode())
         except BaseException as error:  # noqa: BLE001 - KeyboardInterrupt from student code
             reply = plain.encode({"value": plain.error_record(error)})
-        flags = (_TAMPERED if pristine.restore() else 0) | (_RESTART if _stray_processes() else 0)
-        write_frame(replies, reply.encode(), flags)
+        write_frame(replies, reply.encode(), _TAMPERED if pristine.restore() else 0)
     return 0
+
+
+def _die_with_zygote() -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _reap() -> None:
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything inside ``folder`` (same user: permissions are put back first)."""
+    def retry(function, path, _):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            function(path)
+        except OSError:
+            pass
+
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, onerror=retry)
+        else:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":

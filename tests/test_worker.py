@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from grader import plain
 from grader.paths import MNIST_PATH, REPO_ROOT, SOLUTIONS_DIR
 from grader.plain import ErrorRecord
+from grader.probes import reply_limit
 from grader.sandbox import UID_BASE
 from grader.target import Target
 from grader.worker import FLOOD_BYTES, WorkerGateway
@@ -101,6 +103,33 @@ def pristine(x):
     import builtins
     import numpy
     return [builtins.all([False]), bool(numpy.allclose(1, 2))]
+
+
+def memfd_bomb(count):
+    """Shared memory RLIMIT_DATA does not count: memfds of 60 MB, written."""
+    keep = []
+    for _ in range(count):
+        fd = os.memfd_create("hog")
+        os.write(fd, b"x" * (60 << 20))
+        keep.append(fd)
+    return len(keep)
+
+
+def reply_bomb(size):
+    """Write a frame of ``[[],[],...]`` straight to every pipe this process may write."""
+    import fcntl, struct
+    body = b'{"value":[' + b"[]," * (size // 3) + b'[]]}'
+    frame = struct.pack(">QB", len(body), 0) + body
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if os.path.realpath(f"/proc/self/fd/{name}").startswith("pipe:") or "pipe" in os.readlink(
+                    f"/proc/self/fd/{name}"):
+                if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY:
+                    os.write(fd, frame)
+        except OSError:
+            pass
+    time.sleep(60)
 
 
 def spawn(limit):
@@ -193,16 +222,54 @@ def test_memory_is_limited(gateway, incidents):
     assert any(event.get("type") == "MemoryError" for event in events)
 
 
+def _host_shmem_mb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("Shmem:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_a_memfd_bomb_is_stopped_by_the_memory_cgroup(folder, tmp_path):
+    gateway = WorkerGateway(Target(folder), timeout=60, memory_mb=1024, incidents=tmp_path / "incidents.jsonl")
+    try:
+        call(gateway, "relu", np.zeros(1))
+        if "cgroup" not in gateway.sandbox:
+            pytest.skip(f"no memory cgroup here: {gateway.sandbox['not_applied'].get('cgroup')}")
+        before = _host_shmem_mb()
+        reply = call(gateway, "memfd_bomb", 100)  # 6 GB of shared memory if nothing stops it
+        assert isinstance(reply, ErrorRecord) and reply.type == "WorkerMemory", reply
+        assert "1024 MB" in reply.message
+    finally:
+        gateway.close()
+    assert _host_shmem_mb() - before < 200  # every page given back with the worker
+    events = [json.loads(line) for line in (tmp_path / "incidents.jsonl").read_text().splitlines()]
+    peaks = [event["peak_mb"] for event in events if event.get("event") == "worker" and event.get("peak_mb")]
+    assert peaks and max(peaks) <= 1024 + 8
+
+
 def test_rebound_builtins_and_numpy_are_restored_after_the_call(gateway, incidents):
     assert call(gateway, "tamper", 0)["result"] == 0
     assert call(gateway, "pristine", 0)["result"] == [False, False]
     assert any(json.loads(line).get("event") == "tampering" for line in incidents.read_text().splitlines())
 
 
-def test_a_reply_larger_than_the_limit_is_refused(gateway, monkeypatch):
-    monkeypatch.setattr(plain, "MAX_MESSAGE_BYTES", 1 << 20)
-    reply = call(gateway, "big", 2 << 20)
-    assert isinstance(reply, ErrorRecord) and reply.type == "ReplyTooLarge"
+def test_a_reply_larger_than_the_probe_budget_is_refused(gateway):
+    budget = reply_limit("common.call").max_bytes
+    reply = call(gateway, "big", budget)  # base64 text of `budget` bytes is larger than the budget
+    assert isinstance(reply, ErrorRecord) and reply.type == "ReplyTooLarge", reply
+    assert np.array_equal(call(gateway, "relu", np.array([3.0]))["result"], [3.0])
+
+
+@pytest.mark.parametrize("size, kind", [(90 << 20, "ReplyTooLarge"), (6 << 20, "ProtocolError")])
+def test_a_reply_bomb_is_refused_before_it_is_built(gateway, size, kind):
+    """A 90 MB frame fails from its header; a 6 MB one of two million empty lists from its
+    element count: neither is decoded, so the grading process does not grow."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reply = call(gateway, "reply_bomb", size)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert isinstance(reply, ErrorRecord) and reply.type == kind, reply
+    assert grown_mb < 64, f"the grading process grew by {grown_mb:.0f} MB"
+    assert np.array_equal(call(gateway, "relu", np.array([3.0]))["result"], [3.0])
 
 
 def test_the_worker_runs_as_a_dedicated_user_in_a_jail(gateway):
@@ -210,7 +277,7 @@ def test_the_worker_runs_as_a_dedicated_user_in_a_jail(gateway):
     seen = call(gateway, "whoami", 0)["result"]
     if os.geteuid() == 0:
         assert seen["uid"] >= UID_BASE
-    assert seen["pid"] == 1 and seen["cwd"].endswith("/work") and "PATH" in seen["env"]
+    assert 1 < seen["pid"] < 100 and seen["cwd"].endswith("/work") and "PATH" in seen["env"]
     assert "PYTEST_CURRENT_TEST" in os.environ and "PYTEST_CURRENT_TEST" not in seen["env"]  # minimal env
 
 

@@ -1,13 +1,15 @@
-"""Probes for the accuracy bars: train on MNIST in chunks, report test predictions.
+"""Probes for the accuracy bars: train on MNIST in chunks, report the trained weights.
 
-The grader sends the training set and the test IMAGES (in an order it keeps secret),
-never the test labels: a probe can only report predictions, and the grader scores
-them. Preprocessing is the grader's own (pixels / 255 as float32), so the bar measures
-the model and the training step, not the student's preprocessing.
+The grader sends the training set and the initial weights of the lesson's layers (drawn
+from a seed the submission cannot know); never a test image or label. ``*_start``
+builds the model, puts those weights into its Conv2D/Dense layers and sets up the
+training step; each ``advance`` trains ``steps`` more batches of 32 and returns
+``{"steps": total, "weights": [kernel, bias, ...]}``. The grader scores the weights with
+its own forward pass of the lesson's network (``grader.bars``), so the student's
+``call()`` never decides a bar, and a forged reply can pass only by carrying weights
+that really classify MNIST. Preprocessing is the grader's own (pixels / 255 as float32).
 
-State between calls lives in ``ctx.state["bar"]``:
-``*_start`` builds the run, each ``advance`` trains ``steps`` more batches of 32 and
-returns ``{"steps": total, "predictions": (10000,) uint8, "finite": bool}``.
+State between calls lives in ``ctx.state["bar"]``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from grader.probes import ProbeContext, probe
 from grader.tf_runtime import tf
 
 BATCH_SIZE = 32
-PREDICT_BATCH = 1000
 
 
 class EpochSampler:
@@ -99,47 +100,89 @@ class CompiledStep:
         return dict(self.candidates)[self.mode](inputs, labels)
 
 
+#: The weight shapes of the lesson's trainable layers, in order (kernel, bias per layer).
+WEIGHT_SHAPES = {
+    "cnn": ((3, 3, 1, 32), (32,), (26 * 26 * 32, 128), (128,), (128, 10), (10,)),
+    "keras": ((28 * 28, 128), (128,), (128, 10), (10,)),
+}
+
+
+def lesson_variables(model, kind: str) -> list:
+    """The kernel and bias variables of the model's Conv2D and Dense layers, in order.
+
+    ``MNISTModel``'s ``conv1``, ``dense1``, ``dense2`` when it has them, else every
+    Conv2D/Dense layer found in the model. ``ValueError`` (naming the shapes) unless they
+    are exactly the lesson's (``WEIGHT_SHAPES``).
+    """
+    import keras
+
+    names = ("conv1", "dense1", "dense2")
+    if kind == "cnn" and all(isinstance(getattr(model, name, None), keras.layers.Layer) for name in names):
+        layers = [getattr(model, name) for name in names]
+    else:
+        layers = [layer for layer in model._flatten_layers(include_self=False)
+                  if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    variables = [weight for layer in layers for weight in (getattr(layer, "kernel", None),
+                                                             getattr(layer, "bias", None))]
+    shapes = [tuple(variable.shape) if variable is not None else None for variable in variables]
+    if shapes != list(WEIGHT_SHAPES[kind]):
+        raise ValueError(f"the model's Conv2D/Dense kernels and biases have shapes {shapes}; the lesson's "
+                         f"network has {list(WEIGHT_SHAPES[kind])}, so it cannot be trained for the bar")
+    return variables
+
+
+def _load(variables: list, weights: list) -> None:
+    for variable, value in zip(variables, weights, strict=True):
+        variable.assign(np.asarray(value, np.float32))
+
+
 @probe
-def cnn_start(ctx: ProbeContext, x_train, y_train, x_test, seed: int, model_from: str, trainer_from: str) -> dict:
-    """Build the CNN run; ``*_from`` is "student" or "reference" (diagnosis)."""
+def cnn_start(ctx: ProbeContext, x_train, y_train, weights: list, seed: int, model_from: str,
+              trainer_from: str) -> dict:
+    """Build the CNN run from the grader's initial ``weights``; ``*_from`` is "student" or
+    "reference" (diagnosis)."""
     import keras
 
     keras.utils.set_random_seed(seed)
     model = ctx.module("model").MNISTModel() if model_from == "student" else reference_cnn()
+    model(np.zeros((1, 28, 28, 1), np.float32))
     trainer = None
     if trainer_from == "student":
         trainer = ctx.module("training").Trainer(model)
         step = CompiledStep(trainer.train_step)
     else:
-        model(np.zeros((1, 28, 28, 1), np.float32))
         step = reference_step(model)
+    variables = lesson_variables(model, "cnn")
+    _load(variables, weights)
     ctx.state["bar"] = {
         # The run keeps the Trainer alive: a train_step decorated with @tf.function (the
         # lesson's style) holds its instance only weakly, so `self` would become None.
-        "kind": "cnn", "model": model, "step": step, "trainer": trainer,
+        "kind": "cnn", "model": model, "step": step, "trainer": trainer, "variables": variables,
         "x": _images(x_train, True), "y": np.asarray(y_train, np.int64),
-        "x_test": _images(x_test, True), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
+        "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }
     return {"ok": True}
 
 
 @probe
-def keras_start(ctx: ProbeContext, x_train, y_train, x_test, seed: int) -> dict:
-    """Build the student's compiled Keras model for its bar."""
+def keras_start(ctx: ProbeContext, x_train, y_train, weights: list, seed: int) -> dict:
+    """Build the student's compiled Keras model, with the grader's initial ``weights``."""
     import keras
 
     keras.utils.set_random_seed(seed)
     model = ctx.module("keras_model").build_keras_model()
+    variables = lesson_variables(model, "keras")
+    _load(variables, weights)
     ctx.state["bar"] = {
-        "kind": "keras", "model": model, "x": _images(x_train, False), "y": np.asarray(y_train, np.int64),
-        "x_test": _images(x_test, False), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
+        "kind": "keras", "model": model, "variables": variables, "x": _images(x_train, False),
+        "y": np.asarray(y_train, np.int64), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }
     return {"ok": True}
 
 
 @probe
 def advance(ctx: ProbeContext, steps: int) -> dict:
-    """Train ``steps`` more batches, then predict the test images."""
+    """Train ``steps`` more batches; return the weights of the lesson's layers."""
     run = ctx.state.get("bar")
     if run is None:
         raise RuntimeError("no training run in progress (the worker was restarted)")
@@ -152,25 +195,4 @@ def advance(ctx: ProbeContext, steps: int) -> dict:
         run["model"].fit(run["x"][indices], run["y"][indices], batch_size=BATCH_SIZE,
                          epochs=1, shuffle=False, verbose=0)
     run["steps"] += steps
-    probabilities = np.concatenate([
-        np.asarray(run["model"](run["x_test"][i : i + PREDICT_BATCH], training=False))
-        for i in range(0, len(run["x_test"]), PREDICT_BATCH)
-    ])
-    return {
-        "steps": run["steps"],
-        "predictions": probabilities.argmax(axis=1).astype(np.uint8),
-        "finite": bool(np.isfinite(probabilities).all()),
-        "dependencies": _loaded_student_files(ctx),
-    }
-
-
-def _loaded_student_files(ctx: ProbeContext) -> list[str]:
-    """Names of the target's files imported so far (what the run may depend on)."""
-    import sys
-
-    folder = str(ctx.target.folder)
-    return sorted(
-        module.__file__.rsplit("/", 1)[-1]
-        for module in list(sys.modules.values())
-        if getattr(module, "__file__", None) and str(module.__file__).startswith(folder + "/")
-    )
+    return {"steps": run["steps"], "weights": [np.asarray(variable, np.float32) for variable in run["variables"]]}
