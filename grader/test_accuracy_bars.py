@@ -1,11 +1,15 @@
-"""The accuracy bars on the real MNIST test set (16 points: training 6, model 4, keras_model 6).
+"""The accuracy bars on the real MNIST test set (16 points: model 4, training 6, keras_model 6).
 
-Each bar trains the student's own code within the lesson's budget (5 epochs, batch 32),
-from initial weights the grader draws, with the grader's preprocessing, stopping as soon
-as the bar is met; the grader scores the trained weights with its own forward pass of
-the lesson's network (``grader.bars``). The CNN runs once with the student's
-``MNISTModel`` and ``Trainer.train_step`` together; only if that run fails does the
-grader pair each with its own reference half, so one bug costs one exercise.
+Each bar trains one exercise's code within the lesson's budget (5 epochs, batch 32),
+from initial weights the grader draws, with the grader's preprocessing, stopping as
+soon as the bar is met; the grader scores the trained weights with its own forward pass
+of the lesson's network (``grader.bars``). Each bar runs exactly one student module,
+paired with the grader's reference for the rest, so one exercise's code decides only
+its own bar (and, under ``--isolate``, runs in a worker holding only that module):
+
+- model: your ``MNISTModel`` trained by Keras's ``train_on_batch`` (Adam);
+- training: the lesson's CNN (the grader's) trained by your ``Trainer.train_step``;
+- keras_model: your ``build_keras_model()`` trained by its own ``fit``.
 """
 
 import pytest
@@ -14,7 +18,7 @@ from grader.bars import BarOutcome, run_bar
 from grader.checks import fail, value_of
 from grader.plain import ErrorRecord
 
-BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs twice
+BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs
 
 
 @pytest.fixture(scope="session")
@@ -42,30 +46,23 @@ def report(outcome: BarOutcome, what: str, hint: str) -> None:
     fail(what, outcome.summary(), None if outcome.error else hint)
 
 
-def check_cnn_half(run, reference_half: dict, what: str, hint: str) -> None:
-    """Pass if the joint CNN run met the bar, else judge this half paired with a reference."""
-    __tracebackhide__ = True
-    if not run("cnn").passed:
-        report(run("cnn", **reference_half), what, hint)
-
-
 @pytest.mark.points(6, exercise="training")
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_train_step(run):
     """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
-    check_cnn_half(run, {"model_from": "reference"}, "the lesson's CNN trained with your Trainer.train_step",
-                   "check the training checks above: the step must use training=True, compute the loss "
-                   "inside the tape and apply the gradients with Adam.")
+    report(run("cnn", model_from="reference"), "the lesson's CNN trained with your Trainer.train_step",
+           "check the training checks above: the step must use training=True, compute the loss "
+           "inside the tape and apply the gradients with Adam.")
 
 
 @pytest.mark.points(4, exercise="model")
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_model(run):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
-    check_cnn_half(run, {"trainer_from": "reference"},
-                   "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
-                   "check the model checks above: relu after the convolution and the first dense layer, "
-                   "softmax on the last, Flatten in between.")
+    report(run("cnn", trainer_from="reference"),
+           "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
+           "check the model checks above: relu after the convolution and the first dense layer, "
+           "softmax on the last, Flatten in between.")
 
 
 @pytest.mark.points(6, exercise="keras_model")
