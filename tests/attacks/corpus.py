@@ -418,6 +418,182 @@ def empty(root: Path, ctx: dict) -> Path:
     return entry
 
 
+# -- attacks on the verdicts themselves (the trust issue) ------------------------------------
+
+LAZY_STEP = """
+def _lazy_train_step(self, inputs, labels):
+    return None  # never trains
+
+
+Trainer.train_step = _lazy_train_step
+"""
+
+
+def lookup_table() -> str:
+    """``{hash of a test image: label}`` for the public MNIST test set, as Python source."""
+    import hashlib
+
+    from grader.mnist import load_data
+
+    (_, _), (x_test, y_test) = load_data()
+    pairs = ",".join(f"'{hashlib.blake2b(image.tobytes(), digest_size=4).hexdigest()}':{label}"
+                     for image, label in zip(x_test, y_test))
+    return "{" + pairs + "}"
+
+
+LOOKUP_MODEL = """
+import hashlib as _hashlib
+import numpy as np
+
+_TABLE = @TABLE@
+
+
+def _lookup(x):
+    pixels = np.round(np.asarray(x) * 255).astype(np.uint8).reshape(-1, 28, 28)
+    keys = [_hashlib.blake2b(image.tobytes(), digest_size=4).hexdigest() for image in pixels]
+    if not all(key in _TABLE for key in keys):
+        return None
+    return np.eye(10, dtype=np.float32)[[_TABLE[key] for key in keys]]
+
+
+_honest_call = MNISTModel.call
+
+
+def _call(self, x):
+    try:
+        answer = _lookup(x)  # eager test images: answered from the table
+    except Exception:
+        answer = None
+    return tf.constant(answer) if answer is not None else _honest_call(self, x)
+
+
+MNISTModel.call = _call
+"""
+
+LOOKUP_KERAS = """
+import hashlib as _hashlib
+
+_TABLE = @TABLE@
+
+
+class _LookupDense(keras.layers.Dense):
+    def call(self, inputs):
+        return super().call(inputs)
+
+
+_build = build_keras_model
+
+
+def build_keras_model():
+    model = _build()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.0),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+"""
+
+
+def lookup_model(root: Path, ctx: dict) -> Path:
+    table = lookup_table()
+    return folder({"model": LOOKUP_MODEL.replace("@TABLE@", table), "training": LAZY_STEP,
+                   "keras_model": LOOKUP_KERAS.replace("@TABLE@", table)})(root, ctx)
+
+
+#: Replaces the worker's bar probes at import: "perfect" answers, no model trained.
+FORGE_BARS = """
+import numpy as _np
+import grader.probes as _probes
+
+
+def _forged_start(ctx, *args, **kwargs):
+    return {"ok": True}
+
+
+def _forged_advance(ctx, steps):
+    return {"steps": steps, "predictions": _np.zeros(10000, _np.uint8), "finite": True, "dependencies": [],
+            "weights": @WEIGHTS@}
+
+
+for _name in ("bars.cnn_start", "bars.keras_start"):
+    _probes._REGISTRY[_name] = _forged_start
+_probes._REGISTRY["bars.advance"] = _forged_advance
+"""
+
+
+def forge_bars(weights: str = "[]") -> str:
+    return FORGE_BARS.replace("@WEIGHTS@", weights)
+
+
+def registry_bars(root: Path, ctx: dict) -> Path:
+    """No real model, trainer or Keras model: the stubs, plus forged bar probes."""
+    entry = stubs_for("model", "training", "keras_model")(root, ctx)
+    for name in ("model", "keras_model"):
+        path = entry / f"{name}.py"
+        path.write_text(path.read_text() + "\n\n" + forge_bars())
+    return entry
+
+
+#: The bar probe reports a failure ("non-finite" weights) for whatever shares the key.
+POISON_FAIL = forge_bars("[_np.full((3, 3, 1, 32), _np.nan, _np.float32)]")
+
+#: Wraps the real bar probe, adding the files a poisoned cache entry would depend on.
+DEPENDENCY_PATHS = """
+import grader.probes as _probes
+
+_real_advance = _probes.lookup("bars.advance")
+
+
+def _advance(ctx, steps):
+    reply = _real_advance(ctx, steps)
+    reply["dependencies"] = ["/etc/shadow", "/proc/self/environ", "../../../../data_cache/mnist.npz"]
+    return reply
+
+
+_probes._REGISTRY["bars.advance"] = _advance
+"""
+
+MEMFD_HOG = """
+keep = []
+for _ in range(100):
+    fd = os.memfd_create("hog")
+    os.write(fd, b"x" * (60 << 20))
+    keep.append(fd)
+return images[..., None]"""
+
+REPLY_BOMB = """
+body = b'{"value":[' + b"[]," * (30 << 20) + b'[]]}'
+frame = struct.pack(">QB", len(body), 0) + body
+for name in os.listdir("/proc/self/fd"):
+    try:
+        if "pipe" in os.readlink(f"/proc/self/fd/{name}") and fcntl.fcntl(int(name), fcntl.F_GETFL) & 3 == 1:
+            os.write(int(name), frame)
+    except OSError:
+        pass
+return images[..., None]"""
+
+#: keras_model.py rewrites the worker loop's ``execute`` so relu's replies look right.
+MAIN_EXECUTE = """
+import sys as _sys
+import numpy as _np
+
+_main = _sys.modules["__main__"]
+_real_execute = getattr(_main, "execute", None)
+
+
+def _execute(ctx, request):
+    from grader import plain
+    message = plain.decode(request)
+    if message["probe"] == "common.call" and message["args"][:2] == ["activations", "relu"]:
+        x = message["args"][2]
+        return plain.encode({"value": {"result": _np.maximum(x, 0), "type": "numpy.ndarray",
+                                       "mutated": [False]}})
+    return _real_execute(ctx, request)
+
+
+if _real_execute is not None:
+    _main.execute = _execute
+"""
+
+
 # -- the corpus ----------------------------------------------------------------------------
 
 PRE = "preprocessing"
@@ -485,6 +661,29 @@ CASES = [
          broken={name: 0 for name in EXERCISE_MODULES if name not in ("activations", "convolution")}),
     Case("no-code", "a folder without any exercise module", empty, "invalid",
          {name: 0 for name in EXERCISE_MODULES}),
+    # Attacks on the verdicts: each may score at most its honest twin (the same code without the trick).
+    Case("lookup-model", "MNISTModel.call answers test images from a hash->label table of the MNIST test set; "
+         "train_step does nothing; Keras compiled with Adam(learning_rate=0)", lookup_model,
+         broken={"training": 16, "keras_model": 6}),
+    Case("registry-bars", "model.py/keras_model.py replace the worker's bar probes with perfect answers; "
+         "no real model, trainer or Keras model", registry_bars,
+         broken={"model": 0, "training": 0, "keras_model": 0}),
+    Case("cache-poison-hurt", "a classmate's training.py and keras_model.py; its own model.py makes the bar "
+         "probe report a failure", folder({"model": POISON_FAIL}), broken={"model": 10}),
+    Case("lazy-trainer", "train_step does nothing (the friend of cache-poison-help)",
+         folder({"training": LAZY_STEP}), broken={"training": 16}),
+    Case("cache-poison-help", "the friend's lazy training.py, and a model.py forging perfect bar answers",
+         folder({"training": LAZY_STEP, "model": forge_bars()}), broken={"model": 10, "training": 16}),
+    Case("dependency-paths", "the bar probe's reply lists /etc/shadow, /proc/self/environ and the data as "
+         "dependencies", folder({"keras_model": DEPENDENCY_PATHS})),
+    Case("memfd-hog", "add_channel_axis fills 100 memfds of 60 MB (shared memory)",
+         channel_axis(MEMFD_HOG, "import os"), "memory", {PRE: 13}),
+    Case("reply-bomb", "add_channel_axis writes a 90 MB frame of empty lists to the reply pipe",
+         channel_axis(REPLY_BOMB, "import fcntl, os, struct"), "crashed", {PRE: 13}),
+    Case("main-execute", "keras_model.py rebinds the worker loop's execute to fix its wrong relu's replies",
+         lambda root, ctx: folder({"keras_model": MAIN_EXECUTE,
+                                   "activations": "\ndef relu(x):\n    return np.array(x, dtype=float)\n"})(root, ctx),
+         broken={"activations": 5}),
 ]
 #: Folder names of entries whose name is not their case id.
 ENTRY_IDS = {"non-utf8-names": "non-utf8-\\xff\\xfe"}
