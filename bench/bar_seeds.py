@@ -5,7 +5,7 @@ on ``solutions/`` and prints the test accuracy reached and the epochs it needed,
 the lesson's budget of 5. Every seed must pass; the margin is the budget left over.
 Writes ``bench/results/bar_seeds.json``.
 
-Usage: ``python bench/bar_seeds.py [--seeds 0 1 2 3 4] [--bars cnn keras]``.
+Usage: ``python bench/bar_seeds.py [--seeds 0 1 2 3 4] [--bars model training keras]``.
 """
 
 from __future__ import annotations
