@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.bulk import Settings, grade_class
 from grader.bulk.gradebook import rebuild
 from grader.bulk.student import classify
 from grader.bulk.submissions import MAX_MEMBERS, Entry, InvalidSubmission, discover, stage
@@ -52,14 +53,76 @@ def entries(tmp_path):
 def test_discover_names_students_after_their_entries(tmp_path):
     for name in ("alice", "__MACOSX", ".git"):
         (tmp_path / name).mkdir()
-    for name in ("bob.zip", "carol.ipynb", "alice.zip", ".DS_Store", "notes.txt"):
+    for name in ("bob.zip", "carol.ipynb", "alice.zip", ".DS_Store", "notes.txt", "erin.tar.gz"):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "dave").symlink_to(tmp_path / "alice")
     (tmp_path / "gradebook.csv").mkdir()  # its results folder would take the gradebook's place
     (tmp_path / "summary.md.zip").write_bytes(b"")
-    found = {entry.id: entry.path.name for entry in discover(tmp_path)}
+    entries = discover(tmp_path)
+    found = {entry.id: entry.path.name for entry in entries}
     assert found == {"alice": "alice", "alice.zip": "alice.zip", "bob": "bob.zip", "carol": "carol.ipynb",
+                     "dave": "dave", "erin": "erin.tar.gz",
                      "student-gradebook.csv": "gradebook.csv", "student-summary.md": "summary.md.zip"}
+    problems = {entry.id: entry.problem for entry in entries if entry.problem}
+    assert problems == {"dave": "dave is a symbolic link, which is not followed (copy the submission itself in)",
+                        "erin": "erin.tar.gz is a .tar.gz archive: only folders, .zip and .ipynb files are graded "
+                                "(send a .zip)"}
+    for entry in entries:
+        if entry.problem:  # reported, never dropped
+            with pytest.raises(InvalidSubmission, match=re.escape(entry.problem)):
+                stage(entry, tmp_path / "staged" / entry.id)
+
+
+def _sha8(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:8]
+
+
+def test_ids_that_print_alike_get_distinct_ids_from_their_raw_names(tmp_path, monkeypatch):
+    root = tmp_path / "in"
+    root.mkdir()
+    raw = os.fsdecode(b"\xff")
+    for name in ("\\xff", raw):  # the text \xff, and the byte 0xff: both print as \xff
+        (root / name).mkdir()
+        (root / name / "activations.py").write_text("x = 1\n")
+    for name in (os.fsdecode(b"z\xff.zip"), "z\\xff.zip", "gradebook.csv", "student-gradebook.csv"):
+        (root / name).mkdir()
+    zip_raw = os.fsdecode(b"z\xff.zip")
+    expected = {"\\xff": "\\xff", "\\xff-" + _sha8(b"\xff"): raw,
+                "z\\xff.zip": "z\\xff.zip", "z\\xff.zip-" + _sha8(b"z\xff.zip"): zip_raw,
+                "student-gradebook.csv": "student-gradebook.csv",
+                "student-gradebook.csv-" + _sha8(b"gradebook.csv"): "gradebook.csv"}
+    entries = discover(root)
+    assert {entry.id: entry.path.name for entry in entries} == expected
+    assert [entry.id for entry in entries] == sorted(expected)
+    renamed = next(entry for entry in entries if entry.path.name == raw)
+    assert renamed.note and renamed.id in renamed.note and renamed.note in stage(renamed, tmp_path / "s")
+    # the same ids whatever order the folder is listed in, and in another folder with the same names
+    listing = Path.iterdir
+    monkeypatch.setattr(Path, "iterdir", lambda self: reversed(list(listing(self))))
+    assert {entry.id: entry.path.name for entry in discover(root)} == expected
+    monkeypatch.undo()
+    again = tmp_path / "again"
+    for name in reversed(list(expected.values())):
+        (again / name).mkdir(parents=True)
+    assert {entry.id: entry.path.name for entry in discover(again)} == expected
+
+
+def test_ids_of_the_same_text_without_a_natural_owner_all_get_suffixes(tmp_path):
+    """b"\\x85" (not UTF-8) and U+0085 (unprintable) both print \\x85; neither is named so."""
+    names = [os.fsdecode(b"\x85"), "\x85"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    ids = {entry.id for entry in discover(tmp_path)}
+    assert ids == {"\\x85-" + _sha8(os.fsencode(name)) for name in names}
+
+
+def test_overlong_ids_are_cut_with_a_digest(tmp_path):
+    long_raw = os.fsdecode(b"\xfe" * 250)  # prints as 1000 characters
+    (tmp_path / long_raw).mkdir()
+    (tmp_path / ("a" * 250)).mkdir()
+    ids = [entry.id for entry in discover(tmp_path)]
+    assert len(ids) == 2 and all(len(ident.encode()) <= 200 for ident in ids)
+    assert "-" + _sha8(b"\xfe" * 250) in "".join(ids) and any(ident.startswith("a" * 150) for ident in ids)
 
 
 def test_a_results_folder_inside_the_submissions_is_no_student(tmp_path):
@@ -172,7 +235,9 @@ def test_the_gradebook_is_rebuilt_from_the_student_files(tmp_path):
     for ident, score, status in (("a", 100.0, "graded"), ("b", 55.0, "timeout"), ("c", 0.0, "invalid")):
         record = {"id": ident, "status": status, "reason": "" if status == "graded" else "why", "seconds": 1.5,
                   "score": score, "max_score": 100.0, "exercises": {"activations": min(score, 8.0)},
-                  "sandbox": {"not_applied": {"network": "no namespaces here"}} if ident == "a" else None}
+                  "sandbox": {"not_applied": {"network": "no namespaces here"}} if ident == "a" else None,
+                  "flags": [{"file": "model.py", "line": 3, "reason": "imports the grader (grader)"},
+                            {"file": "training.py", "line": 0, "reason": "is 300 KB"}] if ident == "b" else []}
         tests = [{"name": "activations: relu works", "status": "passed" if score == 100 else "failed"}]
         (tmp_path / ident).mkdir()
         (tmp_path / ident / "grading.json").write_text(json.dumps(record))
@@ -180,7 +245,10 @@ def test_the_gradebook_is_rebuilt_from_the_student_files(tmp_path):
     summary = rebuild(tmp_path)
     rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
     assert [row["id"] for row in rows] == ["a", "b", "c"]
-    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason"]
+    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"]
+    assert rows[1]["flagged"] == "model.py:3 imports the grader (grader); training.py is 300 KB"
+    assert rows[0]["flagged"] == rows[2]["flagged"] == ""
+    assert summary["flagged"] == [{"id": "b", "flags": rows[1]["flagged"]}]
     assert rows[1]["total"] == "55" and rows[1]["status"] == "timeout" and rows[1]["convolution"] == "0"
     assert summary["count"] == 3 and summary["mean"] == 51.67 and summary["median"] == 55
     assert summary["statuses"] == {"graded": 1, "timeout": 1, "memory": 0, "crashed": 0, "invalid": 1}
@@ -189,26 +257,131 @@ def test_the_gradebook_is_rebuilt_from_the_student_files(tmp_path):
     markdown = (tmp_path / "summary.md").read_text()
     assert "90-100 | # 1" in markdown and "2 students: activations: relu works" in markdown
     assert summary["sandbox_not_applied"] == ["network: no namespaces here"] and "no namespaces here" in markdown
+    assert "## Flagged submissions\n\n- b: model.py:3 imports the grader (grader); training.py is 300 KB" in markdown
+
+
+def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch):
+    """A class graded with a stand-in for pytest: ids that print alike, a symbolic link, a
+    .tar.gz, no code, a student the grader itself fails on: one row each, saying why."""
+    import grader.bulk.student as student
+
+    def fake_grader(work: Path, settings) -> tuple[dict, dict]:
+        if "BOOM" in (work / "submission" / "activations.py").read_text():
+            raise RuntimeError("a bug in the grader")
+        return {"status": "graded", "reason": ""}, student._empty_results("stand-in")
+
+    monkeypatch.setattr(student, "_run_grader", fake_grader)
+    submissions, out = tmp_path / "submissions", tmp_path / "results"
+    raw = os.fsdecode(b"\xff")
+    sources = {"\\xff": "import grader.checks\n", raw: "x = 1\n", "boom": "BOOM = 1\n"}
+    for name, source in sources.items():
+        (submissions / name).mkdir(parents=True)
+        (submissions / name / "activations.py").write_text(source)
+    (submissions / "no-code").mkdir()
+    (submissions / "dave").symlink_to(submissions / "boom")
+    (submissions / "erin.tar.gz").write_bytes(b"")
+    renamed = "\\xff-" + _sha8(b"\xff")
+    settings = Settings(out=out)
+
+    summary = grade_class(submissions, settings, progress=False)
+    rows = {row["id"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
+    assert sorted(rows) == sorted(entry.id for entry in discover(submissions)) == sorted(
+        ["\\xff", renamed, "boom", "dave", "erin", "no-code"])
+    assert {ident: row["status"] for ident, row in rows.items()} == {
+        "\\xff": "graded", renamed: "graded", "boom": "invalid", "dave": "invalid", "erin": "invalid",
+        "no-code": "invalid"}
+    assert rows["boom"]["reason"].startswith("not graded: the grader failed (RuntimeError: a bug in the grader)")
+    assert "symbolic link" in rows["dave"]["reason"] and ".tar.gz archive" in rows["erin"]["reason"]
+    assert summary["failed"] == {"boom": "RuntimeError: a bug in the grader"}
+    # the flag, in every file
+    flag = "activations.py:1 imports the grader (grader.checks)"
+    assert rows["\\xff"]["flagged"] == flag and not any(row["flagged"] for row in list(rows.values())[1:])
+    record = json.loads((out / "\\xff" / "grading.json").read_text())
+    assert record["flagged"] and record["flags"] == [{"file": "activations.py", "line": 1,
+                                                      "reason": "imports the grader (grader.checks)"}]
+    assert record["status"] == "graded" and record["entry"] == "\\xff"
+    assert "## Flagged for review" in (out / "\\xff" / "feedback.md").read_text()
+    assert f"- {flag}" in (out / "\\xff" / "feedback.md").read_text()
+    assert summary["flagged"] == [{"id": "\\xff", "flags": flag}]
+    assert f"- \\xff: {flag}" in (out / "summary.md").read_text()
+    assert json.loads((out / "summary.json").read_text())["flagged"] == summary["flagged"]
+    assert "prints like another entry's" in (out / renamed / "feedback.md").read_text()
+
+    # the next run grades again the student the grader failed on, and a folder whose record is
+    # another entry's; a record of an older run (no entry key) still counts as done
+    (submissions / "boom" / "activations.py").write_text("x = 2\n")
+    other = json.loads((out / renamed / "grading.json").read_text())
+    (out / renamed / "grading.json").write_text(json.dumps({**other, "entry_key": "0" * 16}))
+    older = json.loads((out / "no-code" / "grading.json").read_text())
+    del older["entry_key"]
+    (out / "no-code" / "grading.json").write_text(json.dumps(older))
+    summary = grade_class(submissions, settings, progress=False)
+    assert summary["skipped"] == 4 and summary["failed"] == {}
+    assert json.loads((out / "boom" / "grading.json").read_text())["status"] == "graded"
+    assert json.loads((out / renamed / "grading.json").read_text())["entry_key"] == other["entry_key"]
 
 
 # -- one student, end to end -----------------------------------------------------------------
 
+#: A student slow by construction: activations and convolution correct (8 + 20 points),
+#: normalize correct (3 of preprocessing's 14), then every other preprocessing function
+#: sleeps an hour; pooling, model, training and keras_model are missing. The checks run in
+#: file order (bars, activations, convolution, keras_model, model, pooling, preprocessing,
+#: training), so the first call that sleeps is test_add_channel_axis's, and no check after
+#: it can earn a point (each calls a sleeping function or a missing module).
+SLEEPERS = """
+
+import time
+
+
+def add_channel_axis(images):
+    time.sleep(3600)
+
+
+def one_hot(labels, num_classes=10):
+    time.sleep(3600)
+
+
+def make_datasets(*args, **kwargs):
+    time.sleep(3600)
+"""
+#: The cut. It equals the grader's default per-check limit (grader.plugin, 60 s) and the
+#: per-call --timeout is 600 s, so whenever reaching add_channel_axis takes less than this
+#: (about 25 s on a loaded 2-core machine, 5 s on a fast one) the cut falls inside that
+#: call; and if a check's limit ever came first, no later check could earn a point anyway.
+SLOW_STUDENT_TIMEOUT = 60
+SLOW_KEPT = {"activations": 8.0, "convolution": 20.0, "preprocessing": 3.0}
+
+
 def test_a_student_over_the_time_limit_is_stopped_then_regraded_with_force(tmp_path):
     submissions, out = tmp_path / "submissions", tmp_path / "results"
-    build_class(submissions, out, [case for case in CASES if case.id == "missing-modules"])
-    first = course_grade(submissions, out, "--student-timeout", "6")
+    student = submissions / "slow"
+    student.mkdir(parents=True)
+    for name in ("activations", "convolution", "preprocessing"):
+        shutil.copy(REPO_ROOT / "solutions" / f"{name}.py", student / f"{name}.py")
+    with open(student / "preprocessing.py", "a") as stream:
+        stream.write(SLEEPERS)
+    first = course_grade(submissions, out, "--student-timeout", str(SLOW_STUDENT_TIMEOUT), "--timeout", "600")
     first.communicate(timeout=600)
-    record = json.loads((out / "missing-modules" / "grading.json").read_text())
-    assert record["status"] == "timeout" and "longer than 6 s" in record["reason"] and record["score"] < 28
+    record = json.loads((out / "slow" / "grading.json").read_text())
+    assert record["status"] == "timeout" and f"longer than {SLOW_STUDENT_TIMEOUT} s" in record["reason"], record
+    assert record["score"] == 31 and {name: points for name, points in record["exercises"].items() if points} \
+        == SLOW_KEPT, record
+    tests = json.loads((out / "slow" / "results.json").read_text())["tests"]
+    passed = [test["name"].split(":")[0] for test in tests if test["status"] == "passed"]
+    assert passed == ["activations"] * 6 + ["convolution"] * 9 + ["preprocessing"] * 2, passed
+    assert not any("add_channel_axis" in test["name"] and test["status"] == "passed" for test in tests)
+
     again = course_grade(submissions, out)
     stdout, _ = again.communicate(timeout=600)
     assert "1 already graded before this run" in stdout
+    shutil.copy(REPO_ROOT / "solutions" / "preprocessing.py", student / "preprocessing.py")  # resubmitted
     forced = course_grade(submissions, out, "--force")
     stdout, stderr = forced.communicate(timeout=600)
     assert forced.returncode == 0, stderr[-3000:]
-    record = json.loads((out / "missing-modules" / "grading.json").read_text())
-    assert record["status"] == "graded" and record["score"] == 28, record
-    assert "0 already graded" in stdout and "mean 28.0" in stdout
+    record = json.loads((out / "slow" / "grading.json").read_text())
+    assert record["status"] == "graded" and record["score"] == 42, record
+    assert "0 already graded" in stdout and "mean 42.0" in stdout
 
 
 # -- the corpus, end to end -------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """``feedback.md``: one student's result in plain language.
 
-The score per exercise, then every failed check with the grader's message (what was
-called, what was expected, what came back, a hint), grouped by exercise.
+The score per exercise, what the static screen flagged (if anything), then every
+failed check with the grader's message (what was called, what was expected, what came
+back, a hint), grouped by exercise.
 """
 
 from __future__ import annotations
 
+from grader.bulk.screen import Flag
 from grader.report import board_from_results
 
 _STATUS_TEXT = {
@@ -29,6 +31,11 @@ def feedback_text(record: dict, results: dict) -> str:
     if board.checks:
         lines += ["", "| exercise | points |", "| --- | --- |"]
         lines += [f"| {name} | {score:g} / {maximum:g} |" for name, (score, maximum) in board.by_exercise().items()]
+    if record.get("flags"):
+        lines += ["", "## Flagged for review", "",
+                  "Your code was graded as usual, but the grader's screen found code that reaches for "
+                  "the grader's internals (or a file no exercise needs), so an instructor will read it:", ""]
+        lines += [f"- {Flag.from_json(flag).text()}" for flag in record["flags"]]
     failed = [check for check in board.checks if check.status != "passed"]
     if failed:
         lines += ["", "## What to fix"]

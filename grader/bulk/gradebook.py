@@ -3,9 +3,12 @@
 ``rebuild(RESULTS)`` reads every ``RESULTS/<id>/grading.json`` (and its
 ``results.json`` for the failed checks) and writes, atomically:
 
-- ``gradebook.csv``: id, points per exercise, total, status, seconds, reason;
+- ``gradebook.csv``: id, points per exercise, total, status, seconds, reason, flagged
+  (what the static screen found, ``model.py:12 imports the grader (grader.checks); ...``,
+  or empty);
 - ``summary.json`` and ``summary.md``: how many students per status, mean and median of
-  the totals, a text histogram of the totals, the checks failed most often.
+  the totals, a text histogram of the totals, the checks failed most often, the flagged
+  submissions.
 
 It runs at the end of every ``course grade`` run, so a run killed half-way still leaves
 a gradebook consistent with the students it finished (after the re-run: all of them).
@@ -23,6 +26,7 @@ from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.layout import GRADEBOOK, SUMMARY_JSON, SUMMARY_MD
+from grader.bulk.screen import flags_text
 from grader.bulk.student import STATUSES
 from grader.paths import EXERCISE_MODULES
 
@@ -54,11 +58,11 @@ def rebuild(out: Path) -> dict:
 def gradebook_csv(records: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason"])
+    writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"])
     for record in records:
         points = [f"{record['exercises'].get(name, 0.0):g}" for name in EXERCISE_MODULES]
         writer.writerow([record["id"], *points, f"{record['score']:g}", record["status"],
-                         record["seconds"], record.get("reason", "")])
+                         record["seconds"], record.get("reason", ""), flags_text(record.get("flags") or [])])
     return buffer.getvalue()
 
 
@@ -86,6 +90,8 @@ def summarize(records: list[dict], failed: Counter) -> dict:
         "most_failed": [{"check": name, "students": count} for name, count in failed.most_common(MOST_FAILED)],
         "sandbox_not_applied": sorted({f"{what}: {why}" for record in records
                                        for what, why in _not_applied(record).items()}),
+        "flagged": [{"id": record["id"], "flags": flags_text(record["flags"])}
+                    for record in records if record.get("flags")],
     }
 
 
@@ -120,6 +126,8 @@ def summary_markdown(summary: dict) -> str:
     lines += ["```", "", "## Checks failed most often", ""]
     lines += [f"- {item['students']} student{'s' * (item['students'] != 1)}: {item['check']}"
               for item in summary["most_failed"]] or ["- none"]
+    lines += ["", "## Flagged submissions", ""]
+    lines += [f"- {item['id']}: {item['flags']}" for item in summary.get("flagged", [])] or ["- none"]
     if summary["sandbox_not_applied"]:
         lines += ["", "## Sandbox protections this machine did not allow", ""]
         lines += [f"- {gap}" for gap in summary["sandbox_not_applied"]]

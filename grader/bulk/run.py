@@ -6,7 +6,8 @@ sandboxed worker), under a progress bar with the time left. A student whose
 writing to the same results folder. Whatever happens (a finished run, Ctrl-C, a
 crash), the gradebook and the summary are rebuilt from the per-student files at the
 end; a run killed outright loses only the students in flight, which the next run
-grades.
+grades. Every entry found gets a row: a student the grader itself failed on is
+published ``invalid`` with the error (and graded again by the next run).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grader.bulk.gradebook import rebuild
-from grader.bulk.student import Interrupted, Settings, grade_student, is_done
+from grader.bulk.student import Interrupted, Settings, grade_student, is_done, publish_failure
 from grader.bulk.submissions import Entry, discover
 
 
@@ -53,7 +54,7 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     with _exclusive(out):
         shutil.rmtree(out / ".work", ignore_errors=True)  # what a killed run left in flight
         entries = discover(Path(submissions), skip=out)
-        todo = [entry for entry in entries if force or not is_done(out, entry.id)]
+        todo = [entry for entry in entries if force or not is_done(out, entry)]
         failed: dict[str, str] = {}
         try:
             _grade_all(todo, settings, workers, progress, failed)
@@ -78,6 +79,10 @@ def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bo
                 except Exception as error:  # noqa: BLE001 - one student must not stop the class
                     failed[entry.id] = f"{type(error).__name__}: {error}"
                     bar.write(f"course grade: could not grade {entry.id}: {failed[entry.id]}")
+                    try:
+                        publish_failure(entry, settings, error)  # a row that says why
+                    except Exception as also:  # noqa: BLE001 - e.g. the disk is full
+                        failed[entry.id] += f" (and its row could not be written: {also})"
                 bar.update()
         except KeyboardInterrupt:
             pool.shutdown(wait=True, cancel_futures=True)

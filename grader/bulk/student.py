@@ -12,10 +12,17 @@ comes: ``memory``, ``timeout`` or ``crashed`` if any call ran out of memory, out
 time or killed its worker, else ``graded``; ``invalid`` if nothing could be staged.
 The checks that did not fail keep their points in every case.
 
+Before grading, ``grader.bulk.screen`` reads the staged modules (as text, never
+importing them): code that reaches for the grader's internals is graded as usual but
+``flagged``, with the file, line and reason of each finding, in ``grading.json``
+(``flags``), ``feedback.md`` and the gradebook.
+
 Published in ``RESULTS/<id>/``, each file atomically: ``results.json`` (as the grader
 wrote it), ``feedback.md``, ``grader-output.txt`` (the end of pytest's output) and,
-last, ``grading.json`` (status, reason, scores, seconds, peak worker memory, the
-sandbox applied), whose presence marks the student as done.
+last, ``grading.json`` (status, reason, flags, scores, seconds, peak worker memory, the
+sandbox applied, and which entry it is: ``entry``, ``entry_key``), whose presence marks
+the student as done, unless it belongs to another entry (ids are given by name, and a
+new entry can change them) or records a failure of the grader itself (``retry``).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.feedback import feedback_text
+from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
 from grader.paths import REPO_ROOT
 from grader.report import Scoreboard, gradescope_results
@@ -64,8 +72,15 @@ class Settings:
     student_timeout: float = 1800.0
 
 
-def is_done(out: Path, ident: str) -> bool:
-    return (out / ident / "grading.json").is_file()
+def is_done(out: Path, entry: Entry) -> bool:
+    """Whether ``entry`` has its result already (a readable ``grading.json`` of its own)."""
+    try:
+        record = json.loads((out / entry.id / "grading.json").read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(record, dict) or record.get("retry"):
+        return False
+    return record.get("entry_key", entry.key) == entry.key  # records of older runs have no key
 
 
 def grade_student(entry: Entry, settings: Settings) -> dict:
@@ -78,14 +93,28 @@ def grade_student(entry: Entry, settings: Settings) -> dict:
         try:
             notes = stage(entry, work / "submission")
         except InvalidSubmission as error:
-            record, results = {"status": "invalid", "reason": str(error)}, _empty_results(str(error))
+            record, results, flags = {"status": "invalid", "reason": str(error)}, _empty_results(str(error)), []
         else:
+            flags = [flag.to_json() for flag in screen(work / "submission")]
             record, results = _run_grader(work, settings)
             record["notes"] = notes
-        record = {"id": entry.id, **record, **_scores(results), "seconds": round(time.monotonic() - started, 1)}
+        record = {"id": entry.id, "entry": entry.name, "entry_key": entry.key, **record,
+                  "flagged": bool(flags), "flags": flags, **_scores(results),
+                  "seconds": round(time.monotonic() - started, 1)}
         _publish(settings.out / entry.id, results, record, work / "grader-output.txt")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return record
+
+
+def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> dict:
+    """Publish an ``invalid`` row for ``entry`` that the grader itself failed to grade
+    (``retry``: the next run grades it again)."""
+    reason = (f"not graded: the grader failed ({type(error).__name__}: {error}); "
+              "run `course grade` again to retry")
+    record = {"id": entry.id, "entry": entry.name, "entry_key": entry.key, "status": "invalid", "reason": reason,
+              "retry": True, "flagged": False, "flags": [], **_scores(_empty_results(reason)), "seconds": 0.0}
+    _publish(settings.out / entry.id, _empty_results(reason), record, None)
     return record
 
 
@@ -178,14 +207,14 @@ def _scores(results: dict) -> dict:
     }
 
 
-def _publish(folder: Path, results: dict, record: dict, output: Path) -> None:
+def _publish(folder: Path, results: dict, record: dict, output: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "results.json", results)
     write_text_atomic(folder / "feedback.md", feedback_text(record, results))
-    if output.is_file():
+    if output is not None and output.is_file():
         data = output.read_bytes()[-OUTPUT_KEPT_BYTES:]
         write_text_atomic(folder / "grader-output.txt", data.decode("utf-8", "replace"))
     write_json_atomic(folder / "grading.json", record)  # last: the student is done
 
 
-__all__ = ["Settings", "Interrupted", "STATUSES", "grade_student", "is_done", "classify"]
+__all__ = ["Settings", "Interrupted", "STATUSES", "grade_student", "publish_failure", "is_done", "classify"]

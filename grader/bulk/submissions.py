@@ -1,10 +1,20 @@
-"""Find each student's exercise modules, safely, and stage them for grading.
+r"""Find each student's exercise modules, safely, and stage them for grading.
 
 ``SUBMISSIONS`` holds one entry per student: a folder, a ``.zip`` or a ``.ipynb``; the
 student id is the entry's name (without ``.zip``/``.ipynb``; ``student-`` before a name
-that a results file has, like ``gradebook.csv``). ``stage`` copies just the
-exercise modules it finds (``activations.py``... at any depth, the shallowest copy
-winning) into a fresh folder, so the grader never sees stray files.
+that a results file has, like ``gradebook.csv``), made printable (bytes that are not
+UTF-8 and unprintable characters become ``\xNN``). Every entry gets an id of its own:
+when several entries would get the same id (``\xff`` spelled out and a name holding
+the byte 0xff), the one whose name is that id keeps it and the others get ``-`` and 8
+hex digits of the SHA-256 of their raw name bytes (``\xff-1a2b3c4d``), which depends on
+nothing but the name; an id longer than ``MAX_ID_BYTES`` is cut and gets the same
+suffix. A top-level symbolic link or an archive in another format (``.tar.gz``,
+``.rar``...) is an entry too, reported ``invalid`` with the reason, never dropped
+silently; other stray files (``notes.txt``) and hidden entries are not students.
+
+``stage`` copies just the exercise modules it finds (``activations.py``... at any
+depth, the shallowest copy winning) into a fresh folder, so the grader never sees
+stray files.
 
 Nothing in an entry is trusted: no member path is ever used to write a file (so ``../``
 members cannot escape: only ``<module>.py`` is written into the staging folder),
@@ -18,6 +28,7 @@ turned into modules by ``grader.notebook_extract.extract_modules``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -35,6 +46,14 @@ MAX_MODULE_BYTES = 1 << 20
 MAX_NOTEBOOK_BYTES = 32 << 20
 MODULE_FILES = {f"{name}.py" for name in EXERCISE_MODULES}
 IGNORED_FOLDERS = {"__MACOSX", "__pycache__", ".ipynb_checkpoints"}
+#: Entries graded: folders and these files.
+ENTRY_SUFFIXES = (".zip", ".ipynb")
+#: Archives a student may have sent instead of a zip: reported invalid, not ignored.
+OTHER_ARCHIVES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".gz", ".bz2", ".xz",
+                  ".7z", ".rar")
+#: A student id is at most this long in bytes (a results folder's name, with room to spare).
+MAX_ID_BYTES = 200
+ID_HASH_DIGITS = 8
 
 
 class InvalidSubmission(Exception):
@@ -43,10 +62,22 @@ class InvalidSubmission(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One student's submission."""
+    """One student's submission; ``problem`` (found by ``discover``) makes it invalid."""
 
     id: str
     path: Path
+    problem: str | None = None
+    note: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The entry's file name, printable."""
+        return printable(self.path.name)
+
+    @property
+    def key(self) -> str:
+        """A digest of the entry's raw name: which entry a results folder belongs to."""
+        return name_digest(self.path.name, 16)
 
 
 @dataclass(frozen=True)
@@ -67,30 +98,98 @@ def printable(name: str) -> str:
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
 
 
+def name_digest(name: str, digits: int = ID_HASH_DIGITS) -> str:
+    """Hex digits of the SHA-256 of ``name``'s raw bytes (as the file system holds them)."""
+    return hashlib.sha256(os.fsencode(name)).hexdigest()[:digits]
+
+
 def discover(folder: Path, skip: Path | None = None) -> list[Entry]:
     """The entries of ``folder`` (folders, ``.zip`` and ``.ipynb`` files), sorted by id.
 
     ``skip`` is a folder that is not a student's (the results, when kept inside ``folder``).
+    Every id is distinct and depends only on the names in ``folder`` (see the module
+    docstring); symbolic links and other archives come back with a ``problem``.
     """
-    entries: dict[str, Entry] = {}
     skipped = Path(skip).resolve() if skip is not None else None
+    found: list[tuple[str, Path, str | None]] = []  # (id wanted, path, problem)
+    wanted: set[str] = set()
     for path in sorted(Path(folder).iterdir()):
         name = path.name
-        if name.startswith(".") or name in IGNORED_FOLDERS or path.is_symlink() or path.resolve() == skipped:
+        if name.startswith(".") or name in IGNORED_FOLDERS or _resolves_to(path, skipped):
             continue
-        if path.is_dir():
-            ident = name
-        elif path.suffix.lower() in (".zip", ".ipynb") and path.is_file():
-            ident = path.stem
-        else:
+        stem, problem = _entry_kind(path)
+        if stem is None:
             continue
-        ident = printable(ident)
-        if ident in entries or ident in ("", ".", ".."):
+        ident = printable(stem)
+        if ident in wanted or ident in ("", ".", ".."):
             ident = printable(name)  # alice/ and alice.zip: the zip keeps its suffix
+        wanted.add(ident)
         if ident in CLASS_FILES:  # RESULTS/gradebook.csv must stay the gradebook
             ident = f"student-{ident}"
-        entries[ident] = Entry(ident, path)
-    return sorted(entries.values(), key=lambda entry: entry.id)
+        found.append((ident, path, problem))
+    return sorted(_distinct(found), key=lambda entry: entry.id)
+
+
+def _resolves_to(path: Path, folder: Path | None) -> bool:
+    try:
+        return folder is not None and path.resolve() == folder
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return False
+
+
+def _entry_kind(path: Path) -> tuple[str | None, str | None]:
+    """``(stem, problem)`` for an entry; ``(None, None)`` for a stray file."""
+    name, lower = path.name, path.name.lower()
+    if path.is_symlink():
+        stem = next((name[:-len(s)] for s in ENTRY_SUFFIXES if lower.endswith(s)), name)
+        return stem, f"{printable(name)} is a symbolic link, which is not followed (copy the submission itself in)"
+    if path.is_dir():
+        return name, None
+    if not path.is_file():
+        return None, None
+    if lower.endswith(ENTRY_SUFFIXES):
+        return path.stem, None
+    other = next((s for s in sorted(OTHER_ARCHIVES, key=len, reverse=True) if lower.endswith(s)), None)
+    if other and len(name) > len(other):
+        return name[:-len(other)], (f"{printable(name)} is a {other} archive: only folders, .zip and .ipynb "
+                                    "files are graded (send a .zip)")
+    return None, None
+
+
+def _distinct(found: list[tuple[str, Path, str | None]]) -> list[Entry]:
+    """Entries with distinct ids: of those wanting one id, the entry named exactly so keeps
+    it, the others get a suffix from their raw name (longer digests if that still collides)."""
+    by_id: dict[str, list[tuple[Path, str | None]]] = {}
+    for ident, path, problem in found:
+        by_id.setdefault(_fit(ident, path.name), []).append((path, problem))
+    final: dict[Path, tuple[str, str | None]] = {}
+    for ident, claimants in by_id.items():
+        for path, _ in claimants:
+            keeps = len(claimants) == 1 or path.name == ident
+            final[path] = (ident, None) if keeps else ("", ident)
+    taken = {ident for ident, clash in final.values() if not clash}
+    entries = []
+    for ident, path, problem in found:
+        chosen, clash = final[path]
+        note = None
+        if clash is not None:
+            for digits in (ID_HASH_DIGITS, 16, 64):
+                chosen = _fit(f"{clash}-{name_digest(path.name, digits)}", path.name)
+                if chosen not in taken:
+                    break
+            taken.add(chosen)
+            note = (f"this entry ({printable(path.name)}) has a name that prints like another entry's, "
+                    f"so its id is {chosen}")
+        entries.append(Entry(chosen, path, problem, note))
+    return entries
+
+
+def _fit(ident: str, name: str) -> str:
+    """``ident``, cut to ``MAX_ID_BYTES`` (UTF-8) with a digest of ``name`` if it is longer."""
+    if len(ident.encode()) <= MAX_ID_BYTES:
+        return ident
+    room = MAX_ID_BYTES - ID_HASH_DIGITS - 1
+    return f"{ident.encode()[:room].decode('utf-8', 'ignore')}-{name_digest(name)}"
 
 
 def stage(entry: Entry, dest: Path) -> list[str]:
@@ -98,12 +197,20 @@ def stage(entry: Entry, dest: Path) -> list[str]:
 
     Raises ``InvalidSubmission`` when nothing gradable is found or a limit is broken.
     """
+    if entry.problem:
+        raise InvalidSubmission(entry.problem)
     dest.mkdir(parents=True, exist_ok=True)
-    files = list(_files(entry.path))
-    notes: list[str] = []
+    try:
+        files = list(_files(entry.path))
+    except OSError as error:
+        raise InvalidSubmission(f"{entry.name} cannot be read ({error.strerror or error})") from None
+    notes: list[str] = [entry.note] if entry.note else []
     chosen = _choose_modules(files, notes)
     for name, found in chosen.items():
-        data = found.read(MAX_MODULE_BYTES + 1)
+        try:
+            data = found.read(MAX_MODULE_BYTES + 1)
+        except OSError as error:
+            raise InvalidSubmission(f"{'/'.join(found.parts)} cannot be read ({error.strerror or error})") from None
         if len(data) > MAX_MODULE_BYTES:
             raise InvalidSubmission(f"{'/'.join(found.parts)} is larger than {MAX_MODULE_BYTES >> 20} MB")
         (dest / name).write_bytes(data)
@@ -134,7 +241,10 @@ def _stage_notebook(files: list[_File], dest: Path, notes: list[str]) -> None:
     except ImportError:
         raise InvalidSubmission("a notebook submission, but this grader cannot read notebooks "
                                 "(grader.notebook_extract is missing)") from None
-    data = notebooks[0].read(MAX_NOTEBOOK_BYTES + 1)
+    try:
+        data = notebooks[0].read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as error:
+        raise InvalidSubmission(f"{'/'.join(notebooks[0].parts)} cannot be read ({error.strerror or error})") from None
     if len(data) > MAX_NOTEBOOK_BYTES:
         raise InvalidSubmission(f"the notebook is larger than {MAX_NOTEBOOK_BYTES >> 20} MB")
     with tempfile.TemporaryDirectory() as scratch:
@@ -208,4 +318,4 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, size: int) -
         raise InvalidSubmission(f"{member.filename} cannot be read from the zip ({error})") from None
 
 
-__all__ = ["Entry", "InvalidSubmission", "discover", "stage", "printable"]
+__all__ = ["Entry", "InvalidSubmission", "discover", "stage", "printable", "name_digest"]
