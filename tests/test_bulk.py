@@ -27,7 +27,7 @@ from grader.bulk import Settings, grade_class
 from grader.bulk.gradebook import rebuild
 from grader.bulk.student import classify
 from grader.bulk.submissions import MAX_MEMBERS, Entry, InvalidSubmission, discover, stage
-from grader.paths import EXERCISE_MODULES, MNIST_PATH, REPO_ROOT
+from grader.paths import EXERCISE_MODULES, MNIST_PATH, REPO_ROOT, SOLUTIONS_DIR
 from grader.sandbox import UID_BASE
 from tests.attacks.corpus import (CASES, ENTRY_IDS, ESCAPE_FILES, MARKER_PARTS, VICTIM, build_class, messy,
                                   non_utf8, symlink_out, zip_bomb, zip_slip)
@@ -448,6 +448,7 @@ def graded_class(tmp_path_factory, shared_cache) -> ClassRun:
     submissions, out = root / "submissions", root / "results"
     cases = build_class(submissions, out)
     before = protected_digests(submissions)
+    copy_cache(shared_cache, root / "cache-before")  # what honest gradings trained, for test_victims...
     copy_cache(shared_cache, out / ".train_cache")
     process = course_grade(submissions, out)
     stdout, stderr = process.communicate(timeout=3600)
@@ -554,3 +555,28 @@ def test_a_killed_run_resumes_to_the_same_results(graded_class, tmp_path):
     again = course_grade(graded_class.submissions, out)
     stdout, _ = again.communicate(timeout=600)
     assert f"{len(graded_class.cases)} already graded before this run" in stdout
+
+
+#: Students the cache-poisoning attacks aim at (they share training.py/keras_model.py).
+VICTIMS = (VICTIM, "lazy-trainer")
+
+
+@pytest.mark.slow
+def test_after_the_hostile_class_fresh_code_and_victims_score_as_graded_alone(graded_class, tmp_path):
+    """The class's cache, written by every attack, gives a fresh copy of solutions/ 100;
+    each victim scores exactly what it scores graded alone with only honest entries."""
+    fresh_subs, fresh_out = tmp_path / "fresh", tmp_path / "fresh-results"
+    shutil.copytree(SOLUTIONS_DIR, fresh_subs / "fresh-solutions", ignore=shutil.ignore_patterns("__pycache__"))
+    copy_cache(graded_class.out / ".train_cache", fresh_out / ".train_cache")
+    alone_subs, alone_out = tmp_path / "alone", tmp_path / "alone-results"
+    for victim in VICTIMS:
+        shutil.copytree(graded_class.submissions / victim, alone_subs / victim)
+    copy_cache(graded_class.out.parent / "cache-before", alone_out / ".train_cache")
+    for process in [course_grade(fresh_subs, fresh_out), course_grade(alone_subs, alone_out)]:
+        _, stderr = process.communicate(timeout=1800)
+        assert process.returncode == 0, stderr[-3000:]
+    fresh = json.loads((fresh_out / "fresh-solutions" / "grading.json").read_text())
+    assert (fresh["status"], fresh["score"]) == ("graded", 100), fresh
+    in_class, alone = student_results(graded_class.out), student_results(alone_out)
+    for victim in VICTIMS:
+        assert alone[victim] == in_class[victim], victim

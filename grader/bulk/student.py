@@ -142,7 +142,7 @@ def _run_grader(work: Path, settings: Settings) -> tuple[dict, dict]:
         "faults": [f"{e['type']}: {e.get('message', '')}" for e in events if e.get("event") == "fault"],
         "incidents": sorted({f"{e['event']} in {e.get('call')}" for e in events
                              if e.get("event") in ("tampering", "stray_processes")}),
-        "peak_worker_mb": max((e.get("peak_rss_mb") or 0 for e in workers), default=None),
+        "peak_worker_mb": max((e.get("peak_mb") or e.get("peak_rss_mb") or 0 for e in workers), default=None),
         "workers_started": len(workers),
         "sandbox": next((e["sandbox"] for e in workers if e.get("sandbox")), None),
     }
