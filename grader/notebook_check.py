@@ -1,16 +1,18 @@
 """Checks from inside the course notebook, and the otter autograder's test cases.
 
-No check lives here. Both entry points write the notebook's exercise code to a folder
-of modules (``grader.notebook_extract``) and run the real grader on it, ``pytest
-grader/ --target FOLDER`` in a fresh Python process, then read its ``results.json``.
-So the messages and points are those of ``pytest grader/``, check for check.
+No check lives here. Both entry points report the real grader's run, ``pytest grader/
+--target FOLDER`` in a fresh Python process, on the notebook's exercise code written to
+a folder of modules (``grader.notebook_extract``). So the messages and points are those
+of ``pytest grader/``, check for check.
 
 - ``check("convolution")`` in a notebook cell grades the cells of ``convolution.py``
   that ran in this kernel (the last run of each) and prints every check with its
   points and message, then the grader's score table. ``check()`` grades everything.
 - ``otter_case(env, exercise, title)`` is what each case of the otter test files calls
-  (``grader.otter_build`` writes them): it grades the submission file once per kernel
-  and passes or fails like the grader check ``title`` did.
+  (``grader.otter_build`` writes them): it passes or fails like the grader check
+  ``title`` did in the isolated run that the autograder's otter plugin
+  (``grader.otter_plugin``) made of the submission before otter ran anything. It grades
+  nothing itself and no code of the submission ever runs where it is called.
 
 This module is also a small pytest plugin (``-p grader.notebook_check``) that adds
 ``--exercise NAME`` (grade one exercise; repeatable) and ``--list-checks FILE`` (write
@@ -23,9 +25,9 @@ as ``--train-cache DIR`` (reuse accuracy-bar runs across notebooks and otter run
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.notebook_extract import MARKER, missing_parts, modules_from_cells, read_modules, write_modules
+from grader.notebook_extract import MARKER, missing_parts, modules_from_cells, write_modules
 from grader.paths import EXERCISE_MODULES
 from grader.report import Scoreboard, board_from_results, score_table
 
@@ -182,47 +184,86 @@ def check(exercise: str | None = None) -> None:
 
 # --- the otter autograder ------------------------------------------------------------
 
-_OTTER_RUNS: dict[str, GraderRun] = {}
+#: Set by the otter plugin (``grader.otter_plugin``) to the file of its verdict, for the kernel.
+VERDICT_ENV = "COURSE_OTTER_VERDICT"
+#: The one cell otter executes in place of the submission (``grader.otter_plugin``).
+PLACEHOLDER_CELL = ("# grader.otter_plugin: the submission's cells were removed; no code of the "
+                    "submission runs in this kernel")
+#: The verdict the otter plugin hands over in otter's own process (``use_verdict``).
+_TRUSTED_VERDICT: dict | None = None
 
 
-def submission_file(folder: Path) -> Path:
-    """The file otter grades in ``folder``: the one ``.ipynb``, else the one ``.py``."""
-    notebooks = sorted(folder.glob("*.ipynb"))
-    scripts = sorted(path for path in folder.glob("*.py") if path.name != "__init__.py")
-    candidates = notebooks or scripts
-    if len(candidates) != 1:
-        raise AssertionError(f"expected one .ipynb or one .py submission in {folder}, "
-                             f"found {[path.name for path in candidates] or 'none'}")
-    return candidates[0]
+def use_verdict(verdict: dict | None) -> None:
+    """Make ``otter_case`` report ``verdict`` (the plugin, in otter's process); ``None`` ends it."""
+    global _TRUSTED_VERDICT
+    _TRUSTED_VERDICT = verdict
 
 
-def otter_results(folder: Path | None = None) -> GraderRun:
-    """The grader's run on the submission in ``folder`` (the kernel's cwd), once per content."""
-    modules = read_modules(submission_file(Path(folder or Path.cwd())))
-    key = hashlib.sha256(json.dumps(modules, sort_keys=True).encode()).hexdigest()
-    if key not in _OTTER_RUNS:
-        _OTTER_RUNS[key] = grade_modules(modules)
-    return _OTTER_RUNS[key]
+def _cell_pattern(template: str) -> re.Pattern:
+    """A template of otter's (``{name}`` fields are one-line values) as a regular expression."""
+    return re.compile(r"[^\n]*".join(re.escape(piece) for piece in re.split(r"\{\w+\}", template.strip())))
+
+
+def foreign_cells(env: dict) -> list[str]:
+    """Cells the kernel ran that are neither otter's own nor the plugin's placeholder.
+
+    In otter's kernel ``env`` is the notebook's global namespace, whose ``In`` is the
+    kernel's input history: with the plugin it holds otter's set-up cells, the
+    placeholder and otter's cell that runs the test files, nothing else.
+    """
+    from otter.execute.preprocessor import EXPORT_CELL_SOURCE, INIT_CELL_SOURCE
+
+    history = env.get("In") if isinstance(env, dict) else None
+    if not isinstance(history, list):
+        return ["(no input history: not otter's kernel)"]
+    allowed = [_cell_pattern(INIT_CELL_SOURCE), _cell_pattern(EXPORT_CELL_SOURCE),
+               _cell_pattern('import sys\nsys.path.append(r"{cwd}")'), re.compile(re.escape(PLACEHOLDER_CELL))]
+    cells = [str(cell).strip() for cell in history]
+    foreign = [cell for cell in cells if cell and not any(pattern.fullmatch(cell) for pattern in allowed)]
+    if PLACEHOLDER_CELL not in cells:
+        foreign.append("(the placeholder cell of grader.otter_plugin did not run)")
+    return foreign
+
+
+def _kernel_verdict(env: dict) -> dict:
+    foreign = foreign_cells(env)
+    if foreign:
+        raise AssertionError("the submission's own code ran in the grading kernel, so no case can pass "
+                             f"(is grader.otter_plugin in otter_config.json?): {foreign[0][:200]!r}")
+    path = os.environ.get(VERDICT_ENV)
+    if not path:
+        raise AssertionError("no verdict of the grader: grader.otter_plugin did not run")
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise AssertionError(f"the grader's verdict cannot be read: {error}") from None
 
 
 def otter_case(env: dict, exercise: str, title: str) -> None:
     """Pass if grader check ``title`` of ``exercise`` passed on the submission.
 
-    Raises only ``AssertionError`` (otter scores that case 0 and shows the message);
-    anything else would stop otter's whole grading run.
+    What the cases of the otter test files call. The outcome is the verdict of the
+    grader's isolated run that ``grader.otter_plugin`` made before otter started its
+    kernel: in otter's own process the one handed over with ``use_verdict``; in the
+    kernel the one in ``$COURSE_OTTER_VERDICT``, and only if the kernel ran no cell but
+    otter's and the plugin's (``foreign_cells``). Raises only ``AssertionError`` (otter
+    scores that case 0 and shows the message).
     """
     try:
-        run = otter_results()
+        verdict = _TRUSTED_VERDICT if _TRUSTED_VERDICT is not None else _kernel_verdict(env)
+        if verdict.get("error"):
+            raise AssertionError(f"the grader could not grade this submission: {verdict['error']}")
+        for test in verdict.get("tests", []):
+            if test.get("name") == f"{exercise}: {title}":
+                if test.get("status") == "passed":
+                    return
+                raise AssertionError(test.get("output") or "failed")
+        tail = str(verdict.get("output", ""))[-2000:]
+        raise AssertionError(f"the grader did not report the check {title!r}:\n{tail}")
     except AssertionError:
         raise
-    except Exception as error:  # noqa: BLE001 - report, never crash otter
-        raise AssertionError(f"the grader could not grade this submission: {error}") from None
-    for test in run.results.get("tests", []):
-        if test.get("name") == f"{exercise}: {title}":
-            if test.get("status") == "passed":
-                return
-            raise AssertionError(test.get("output") or "failed")
-    raise AssertionError(f"the grader did not report the check {title!r}:\n{run.output[-2000:]}")
+    except Exception as error:  # noqa: BLE001 - a malformed verdict fails the case, never otter
+        raise AssertionError(f"the grader's verdict cannot be used: {error}") from None
 
 
 # --- pytest plugin: -p grader.notebook_check -----------------------------------------
@@ -284,4 +325,5 @@ def list_checks() -> list[dict]:
 
 
 __all__ = ["check", "quick_mode", "grading_under_otter", "run_grader", "grade_modules", "format_report",
-           "otter_case", "otter_results", "list_checks", "GraderRun", "GraderCrashed", "MARKER"]
+           "otter_case", "use_verdict", "foreign_cells", "list_checks", "GraderRun", "GraderCrashed", "MARKER",
+           "VERDICT_ENV", "PLACEHOLDER_CELL"]

@@ -204,13 +204,14 @@ def offline() -> list[str]:
 
 
 def otter_run(autograder: Path, submission: Path, out: Path, cache: Path) -> dict:
-    """``otter run`` as an instructor would, offline; returns results.json."""
+    """``otter run`` as an instructor would, offline; returns results.json (its output: ``otter-stdout.txt``)."""
     out.mkdir(parents=True, exist_ok=True)
     command = [*offline(), sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(out),
                "--no-logo", str(submission)]
     env = {**os.environ, "COURSE_TRAIN_CACHE": str(cache)}
     env.pop("COURSE_QUICK", None)
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    (out / "otter-stdout.txt").write_text(done.stdout)
     assert done.returncode == 0 and (out / "results.json").is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads((out / "results.json").read_text())
 
@@ -235,12 +236,20 @@ def test_autograder_zip_is_deterministic_and_carries_the_rubric(autograder, tmp_
             assert sum(points) == RUBRIC[name]
             # Each case only asks the grader: one otter_case call per case, no assertion of its own.
             assert test_file.count("otter_case(env,") == len(points) and "assert" not in test_file
+        # otter runs the plugin that keeps the submission from running; Gradescope can import it.
+        assert json.loads(archive.read("otter_config.json"))["plugins"] == ["grader.otter_plugin.CoursePlugin"]
+        assert "files/grader/otter_plugin.py" in names
+        run_otter = archive.read("run_otter.py").decode()
+        assert '"files"))' in run_otter and run_otter.index("_sys.path.insert") < run_otter.index("from otter")
+        assert archive.read("setup.sh").decode().endswith("\nchmod o+x /root\n")
 
 
 @pytest.mark.slow
 def test_otter_gives_the_instructor_notebook_full_marks(autograder, tmp_path, shared_cache):
     results = otter_run(autograder, notebook_path("instructor"), tmp_path / "out", shared_cache)
     assert otter_scores(results) == RUBRIC
+    # The kernel's own cases passed too: it ran otter's cells and the placeholder only.
+    assert "its results agreed with the grader's" in (tmp_path / "out" / "otter-stdout.txt").read_text()
 
 
 @pytest.mark.slow
@@ -268,6 +277,8 @@ def test_otter_scores_a_partly_correct_notebook_exactly_like_pytest_grader(autog
     script = python_export(notebook, tmp_path / "script" / "submission.py")
     by_script = otter_run(autograder, script, tmp_path / "py", shared_cache)
     assert otter_scores(by_script) == expected
+    for out in ("ipynb", "py"):
+        assert "its results agreed with the grader's" in (tmp_path / out / "otter-stdout.txt").read_text()
 
     # The failing check's message is the grader's own, word for word.
     failed = next(t for t in graded.failed_checks() if t["tags"] == ["activations"])
