@@ -169,8 +169,8 @@ def expect_raises(outcome: Any, what: str, kinds: tuple[str, ...] = ("ValueError
     if isinstance(outcome, ErrorRecord):
         if outcome.not_implemented:
             value_of(outcome, what)
-        if outcome.type not in kinds:
-            fail(what, f"expected {' or '.join(kinds)}, got {outcome.one_line()}")
+        if not outcome.is_a(*kinds):
+            fail(what, f"expected {' or '.join(kinds)} (or a subclass), got {outcome.one_line()}")
         if not outcome.message.strip():
             fail(what, f"{outcome.type} raised without a message", "say which argument is wrong and why.")
         return outcome

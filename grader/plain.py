@@ -35,10 +35,18 @@ class ErrorRecord:
     type: str
     message: str
     traceback: str = ""
+    #: Names of the exception's base classes, nearest first (``UFuncTypeError`` carries
+    #: ``("TypeError", "Exception", ...)``), so a check expecting a ``TypeError`` accepts
+    #: a subclass as Python's ``except TypeError`` would.
+    bases: tuple[str, ...] = ()
 
     @property
     def not_implemented(self) -> bool:
-        return self.type == "NotImplementedError"
+        return self.is_a("NotImplementedError")
+
+    def is_a(self, *kinds: str) -> bool:
+        """True if the exception is one of ``kinds`` or a subclass of one (by class name)."""
+        return self.type in kinds or any(base in kinds for base in self.bases)
 
     def one_line(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type
@@ -61,7 +69,17 @@ def error_record(error: BaseException, student_files: tuple[str, ...] = ()) -> E
         type=type(error).__name__,
         message=_clip(str(error)),
         traceback=_clip(text, keep_end=True),
+        bases=base_names(type(error)),
     )
+
+
+#: Most base-class names an error record carries (a real hierarchy has a handful).
+MAX_BASES = 16
+
+
+def base_names(kind: type) -> tuple[str, ...]:
+    """The names of ``kind``'s base classes in method resolution order, ``object`` left out."""
+    return tuple(cls.__name__ for cls in kind.__mro__[1:] if cls is not object)[:MAX_BASES]
 
 
 def _clip(text: str, keep_end: bool = False) -> str:
@@ -125,7 +143,7 @@ def _tag(value: Any) -> Any:
         np.save(buffer, value, allow_pickle=False)
         return {"__ndarray__": base64.b64encode(buffer.getvalue()).decode("ascii")}
     if isinstance(value, ErrorRecord):
-        return {"__error__": [value.type, value.message, value.traceback]}
+        return {"__error__": [value.type, value.message, value.traceback, list(value.bases)]}
     if isinstance(value, Opaque):
         return {"__opaque__": value.type_name}
     if isinstance(value, float) and not math.isfinite(value):
@@ -168,8 +186,11 @@ def _untag(value: Any) -> Any:
         if key == "__ndarray__":
             return load_npy(base64.b64decode(str(item), validate=True))
         if key == "__error__":
-            kind, message, trace = (str(part) for part in item)
-            return ErrorRecord(kind, message, trace)
+            if not (isinstance(item, list) and len(item) == 4 and isinstance(item[3], list)):
+                raise ValueError("malformed error record")
+            kind, message, trace, bases = item
+            return ErrorRecord(str(kind), str(message), str(trace),
+                               tuple(str(base)[:200] for base in bases[:MAX_BASES]))
         if key == "__opaque__":
             return Opaque(str(item))
         if key == "__float__":

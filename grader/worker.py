@@ -385,7 +385,7 @@ class WorkerGateway(Gateway):
         except (ValueError, KeyError, TypeError) as error:
             return self._fault(WorkerFault("ProtocolError", f"{what}: the worker's reply is not plain data "
                                                             f"({error})"), probe_id, what)
-        if isinstance(value, ErrorRecord) and value.type == "MemoryError":
+        if isinstance(value, ErrorRecord) and value.is_a("MemoryError"):
             self._note({"event": "fault", "type": "MemoryError", "probe": probe_id, "call": what,
                         "message": value.message})
         return value

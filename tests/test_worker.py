@@ -182,6 +182,20 @@ def test_a_probe_round_trips_through_the_worker(gateway):
     assert "RLIMIT_DATA" in gateway.sandbox["limits"] and "RLIMIT_CPU" in gateway.sandbox["limits"]
 
 
+def test_an_error_crosses_with_its_class_hierarchy(gateway):
+    """NumPy's UFuncTypeError counts as the TypeError it is (``ErrorRecord.is_a``)."""
+    reply = call(gateway, "relu", "not numbers")
+    assert isinstance(reply, ErrorRecord) and reply.type == "UFuncTypeError", reply
+    assert reply.is_a("TypeError") and not reply.is_a("ValueError")
+    assert plain.decode(plain.encode(reply)) == reply
+
+
+def test_a_malformed_error_record_is_a_protocol_error():
+    for forged in ('{"__error__": ["TypeError", "m", ""]}', '{"__error__": ["TypeError", "m", "", 7]}'):
+        with pytest.raises(ValueError, match="malformed"):
+            plain.decode(forged)
+
+
 def test_student_prints_neither_corrupt_nor_reach_the_protocol(gateway):
     reply = call(gateway, "chatty", np.array([-1.0, 1.0]))
     assert np.array_equal(reply["result"], [0.0, 1.0])

@@ -42,7 +42,7 @@ def _attempt(ctx: ProbeContext, function: Callable[..., Any], *args: Any, **kwar
         message = _ANSI.sub("", wrapped.group(1) if wrapped else record.message).strip()
         # Without a frame of the student's own files, the traceback shows only our code.
         trace = record.traceback if any(file in record.traceback for file in files) else ""
-        return ErrorRecord(record.type, message, trace)
+        return ErrorRecord(record.type, message, trace, record.bases)
 
 
 def _safe(function: Callable[[], Any], default: Any = None) -> Any:

@@ -269,6 +269,62 @@ ACTIVATIONS_SCIPY = Variant(
     )},
 )
 
+#: The reference's argument checks of relu and softmax, which the two variants below change.
+RELU_DTYPE_CHECK = (
+    "    if x.dtype == np.bool_ or not (\n"
+    "        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)\n"
+    "    ):\n"
+    "        raise TypeError(\n"
+)
+SOFTMAX_DTYPE_CHECK = (
+    "    if logits.dtype == np.bool_ or not (\n"
+    "        np.issubdtype(logits.dtype, np.integer)\n"
+    "        or np.issubdtype(logits.dtype, np.floating)\n"
+    "    ):\n"
+    "        raise TypeError(\n"
+    "            f\"softmax: logits must have an integer or floating dtype, \"\n"
+    "            f\"got dtype {logits.dtype}\"\n"
+    "        )\n"
+)
+SOFTMAX_AXIS_CHECK = (
+    "    if not -logits.ndim <= axis < logits.ndim:\n"
+    "        raise ValueError(\n"
+    "            f\"softmax: axis {axis} is out of range for logits with \"\n"
+    "            f\"{logits.ndim} dimension(s) (shape {logits.shape})\"\n"
+    "        )\n"
+)
+
+ACTIVATIONS_NUMPY_ERRORS = Variant(
+    "activations_numpy_raises",
+    "relu and softmax let NumPy raise for text (UFuncTypeError, a TypeError) and for an axis "
+    "out of range (AxisError, a ValueError) instead of checking first",
+    changes={"activations": (
+        (RELU_DTYPE_CHECK, "    if x.dtype == np.bool_:\n        raise TypeError(\n"),
+        (RELU_COPY, "    return np.maximum(x, 0)  # text: NumPy raises UFuncTypeError\n"),
+        (SOFTMAX_DTYPE_CHECK, ""),
+        (SOFTMAX_AXIS_CHECK, ""),
+        (SOFTMAX_SHIFT,
+         "    # An axis out of range: np.max raises AxisError; text: UFuncTypeError.\n"
+         "    exps = np.exp(logits - np.max(logits, axis=axis, keepdims=True))\n"
+         "    return exps / np.sum(exps, axis=axis, keepdims=True)\n"),
+    )},
+)
+
+ACTIVATIONS_OWN_ERRORS = Variant(
+    "activations_own_error_classes",
+    "relu and softmax raise the student's own subclasses of TypeError and ValueError",
+    changes={"activations": (
+        ("import numpy as np\n",
+         "import numpy as np\n\n\nclass NotNumbersError(TypeError):\n    \"\"\"Input that is not numeric.\"\"\"\n"
+         "\n\nclass ShapeError(ValueError):\n    \"\"\"Input of the wrong shape.\"\"\"\n"),
+        ("        raise TypeError(\n            f\"relu:", "        raise NotNumbersError(\n            f\"relu:"),
+        ("        raise TypeError(\n            f\"softmax:", "        raise NotNumbersError(\n            f\"softmax:"),
+        ("        raise ValueError(\n            f\"softmax: logits must not be empty",
+         "        raise ShapeError(\n            f\"softmax: logits must not be empty"),
+        ("        raise ValueError(\n            f\"softmax: axis", "        raise ShapeError(\n            f\"softmax: axis"),
+    )},
+)
+
 # --- preprocessing ---------------------------------------------------------------------
 
 PREPROCESSING_PIPELINE = Variant(
@@ -506,7 +562,7 @@ QUICKSTART = Variant(
 VARIANTS: tuple[Variant, ...] = (
     CONV_EINSUM, CONV_SCIPY, CONV_LOOPS, CONV_IM2COL,
     POOL_RESHAPE, POOL_WINDOWS, POOL_LOOPS_PER_CHANNEL,
-    ACTIVATIONS_WHERE, ACTIVATIONS_SCIPY,
+    ACTIVATIONS_WHERE, ACTIVATIONS_SCIPY, ACTIVATIONS_NUMPY_ERRORS, ACTIVATIONS_OWN_ERRORS,
     PREPROCESSING_PIPELINE, PREPROCESSING_NUMPY, PREPROCESSING_EYE,
     FLOAT64,
     KERAS_ADD,
