@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from grader.tf_runtime import quiet_environment  # noqa: E402
+
 RESULTS = REPO / "bench" / "results" / "grading_speed.json"
 #: Floating-point work of one training step of the lesson's CNN on a batch of 32.
 #: Forward MACs per image: conv 26*26*32*9 + dense 21632*128 + 128*10; a backward pass
@@ -40,7 +43,7 @@ FLOPS_PER_CYCLE = 32
 
 NAIVE = r'''
 import os, sys, time
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 sys.path.insert(0, sys.argv[1])
 import numpy as np, tensorflow as tf, keras
 from grader.mnist import load_data
@@ -63,7 +66,7 @@ model.fit(x, y, epochs=5, batch_size=32, verbose=0)
 
 THROUGHPUT = r'''
 import os, sys, time, json
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 sys.path.insert(0, sys.argv[1] + "/solutions")
 import numpy as np, tensorflow as tf, keras
 from model import MNISTModel
@@ -92,7 +95,7 @@ print(json.dumps(out))
 def timed(command: list[str], cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                          env=quiet_environment())
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")

@@ -80,8 +80,9 @@ def add_channel_axis(images: np.ndarray) -> np.ndarray:
         images: array of shape ``(N, H, W)``, integer or floating dtype.
 
     Returns:
-        A new array of shape ``(N, H, W, 1)`` (a copy, so writing to it never
-        changes ``images``).
+        An array of shape ``(N, H, W, 1)`` with the same values and dtype. A
+        copy or a view of ``images`` (``np.expand_dims`` gives a view) are both
+        fine; ``images`` itself is never modified.
 
     Raises:
         TypeError: if ``images`` is not numeric.

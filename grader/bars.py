@@ -59,8 +59,12 @@ class BarOutcome:
     def summary(self) -> str:
         if self.error:
             return self.error
-        where = f"after {self.epochs:g} epochs" if self.epochs else "before training"
+        where = f"after {_epochs(self.epochs)}" if self.epochs else "before training"
         return f"test accuracy {self.accuracy:.2%} {where} (bar {self.bar:.0%}; {self.stopped})"
+
+
+def _epochs(count: float) -> str:
+    return f"{count:g} epoch" + ("" if count == 1 else "s")
 
 
 def bar_modules(kind: str, model_from: str = "student", trainer_from: str = "student") -> tuple[str, ...]:
@@ -126,12 +130,22 @@ def _error_text(record: ErrorRecord) -> str:
 
 
 GatewayOpener = Callable[[tuple[str, ...]], ContextManager]
+#: ``progress(text)``: one line for the student while a bar trains (a no-op by default).
+Progress = Callable[[str], None]
+
+
+def _silent(text: str) -> None:
+    pass
 
 
 def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: str = "student",
             trainer_from: str = "student", cache: TrainCache | None = None,
-            student_folder: Path | None = None) -> BarOutcome:
-    """Train ``kind`` ("cnn" or "keras") until its bar is met; see the module docstring."""
+            student_folder: Path | None = None, progress: Progress = _silent) -> BarOutcome:
+    """Train ``kind`` ("cnn" or "keras") until its bar is met; see the module docstring.
+
+    ``progress`` hears that training starts (before the first epoch) and the test
+    accuracy at every evaluation, or that a cached run of the same code is reused.
+    """
     bar = CNN_BAR if kind == "cnn" else KERAS_BAR
     modules = bar_modules(kind, model_from, trainer_from)
     settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
@@ -139,13 +153,14 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
 
     def train() -> tuple[BarOutcome, bool]:
         with open_gateway(modules) as gateway:
-            return _train(gateway, kind, bar, seed, model_from, trainer_from)
+            return _train(gateway, kind, bar, seed, model_from, trainer_from, progress)
 
     if cache is None:
         return train()[0]
     key = cache.key(settings, student_folder, modules)
     with cache.claim(key):
         if (hit := cache.load(key)) is not None:
+            progress("unchanged code: the cached run of it is reused")
             return BarOutcome(**{**hit, "cached": True})
         outcome, cacheable = train()
         if cacheable:
@@ -153,10 +168,11 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
     return outcome
 
 
-def _train(gateway, kind, bar, seed, model_from, trainer_from) -> tuple[BarOutcome, bool]:
+def _train(gateway, kind, bar, seed, model_from, trainer_from, progress: Progress) -> tuple[BarOutcome, bool]:
     """One training run; also whether its outcome may be cached (not after an exception,
     which may be the worker's limits rather than the code, unless it is a stub's)."""
     started = time.perf_counter()
+    progress(f"training for the {bar:.0%} bar, up to {MAX_EPOCHS} epochs (about a minute on a laptop)...")
     outcome = BarOutcome(bar=bar)
     (x_train, y_train), (x_test, y_test) = load_data()
     weights = initial_weights(kind, np.random.default_rng(secrets.randbits(128)))
@@ -181,6 +197,7 @@ def _train(gateway, kind, bar, seed, model_from, trainer_from) -> tuple[BarOutco
         accuracy = float(np.mean(lesson_predictions(kind, trained, x_test) == y_test))
         outcome.accuracy, outcome.epochs = accuracy, epochs
         outcome.curve.append([epochs, round(accuracy, 5)])
+        progress(f"{accuracy:.2%} test accuracy after {_epochs(epochs)}")
         if accuracy >= bar:
             outcome.passed, outcome.stopped = True, "bar met"
             break

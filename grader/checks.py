@@ -77,6 +77,8 @@ def hint_for_error(error: ErrorRecord) -> str:
         "input_shape": "Keras 3: start a model with keras.Input(shape=...) instead of input_shape=.",
         "WorkerTimeout": "your code ran longer than the time limit; look for an endless loop.",
         "MemoryError": "your code used more memory than allowed.",
+        "cannot convert float infinity to integer": "an integer array cannot hold -inf: pad integer images "
+                                                    "with np.iinfo(image.dtype).min, float images with -np.inf.",
         "No gradients provided": "every gradient is None: call the model and compute the loss inside the "
                                  "`with tf.GradientTape() as tape:` block, so that the tape records them.",
     }
@@ -163,8 +165,11 @@ def _matching_mistake(actual, mistakes, rtol, atol) -> str | None:
     return None
 
 
-def expect_raises(outcome: Any, what: str, kinds: tuple[str, ...] = ("ValueError", "TypeError")) -> ErrorRecord:
-    """``outcome`` must be an error of one of ``kinds`` whose message is not empty."""
+def expect_raises(outcome: Any, what: str, kinds: tuple[str, ...] = ("ValueError", "TypeError"),
+                  hint: str = "validate the arguments first and raise ValueError/TypeError naming the argument.",
+                  ) -> ErrorRecord:
+    """``outcome`` must be an error of one of ``kinds`` (or a subclass) whose message is not
+    empty; ``hint`` is the message's hint if the call returned normally."""
     __tracebackhide__ = True
     if isinstance(outcome, ErrorRecord):
         if outcome.not_implemented:
@@ -174,8 +179,7 @@ def expect_raises(outcome: Any, what: str, kinds: tuple[str, ...] = ("ValueError
         if not outcome.message.strip():
             fail(what, f"{outcome.type} raised without a message", "say which argument is wrong and why.")
         return outcome
-    fail(what, f"expected {' or '.join(kinds)} for this bad input, but it returned normally",
-         "validate the arguments first and raise ValueError/TypeError naming the argument.")
+    fail(what, f"expected {' or '.join(kinds)} for this bad input, but it returned normally", hint)
 
 
 def student_call(student: Any, module: str, function: str, *args: Any, **kwargs: Any) -> dict:

@@ -17,7 +17,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from grader.tf_runtime import QUIET_ENV  # noqa: E402 - no TensorFlow import yet
+
+for _name, _value in QUIET_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -57,6 +60,9 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from grader.tf_runtime import import_tensorflow
+
+    import_tensorflow()  # before the target's modules import it: no start-up log lines
     from grader import run
     from grader.target import Target, resolve_target
 

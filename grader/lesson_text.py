@@ -52,7 +52,6 @@ TITLE = _text("""
 
 SETUP = _text('''
     # Setup: run this cell first.
-    import os
     import sys
     from pathlib import Path
 
@@ -62,7 +61,10 @@ SETUP = _text('''
             if str(folder) not in sys.path:
                 sys.path.insert(0, str(folder))
             break
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    from grader.tf_runtime import import_tensorflow
+
+    import_tensorflow()  # TensorFlow without its start-up log lines
 
     import matplotlib.pyplot as plt
     import numpy as np

@@ -15,6 +15,8 @@ from grader.plain import Opaque
 ROW_SUM_TOL = 1e-5
 NO_SOFTMAX = ("the last layer needs activation='softmax': without it the outputs are raw "
               "scores (logits) and the rows do not sum to 1.")
+BATCH_AXIS_SOFTMAX = ("the columns sum to 1, not the rows: softmax ran over the batch axis (axis=0). "
+                      "Apply it over the classes, the last axis (Dense(10, activation='softmax') does).")
 
 
 def layer_settings(layer: dict) -> dict:
@@ -66,5 +68,7 @@ def expect_probabilities(output: np.ndarray, what: str, rows: int, shape_hint: s
     sums = output.astype(np.float64).sum(axis=1)
     worst = int(np.argmax(np.abs(sums - 1)))
     if abs(sums[worst] - 1) > ROW_SUM_TOL or output.min() < 0:
+        columns = output.astype(np.float64).sum(axis=0)
+        hint = BATCH_AXIS_SOFTMAX if np.allclose(columns, 1, atol=ROW_SUM_TOL) and output.min() >= 0 else NO_SOFTMAX
         fail(what, f"rows must be probabilities summing to 1 (tolerance {ROW_SUM_TOL:g}); "
-                   f"row {worst} sums to {sums[worst]:.6g}, smallest value {output.min():.6g}", NO_SOFTMAX)
+                   f"row {worst} sums to {sums[worst]:.6g}, smallest value {output.min():.6g}", hint)

@@ -39,6 +39,7 @@ import pytest
 from grader.notebook_extract import MARKER, missing_parts, modules_from_cells, write_modules
 from grader.paths import EXERCISE_MODULES
 from grader.report import Scoreboard, board_from_results, score_table
+from grader.tf_runtime import quiet_environment
 
 GRADER_DIR = Path(__file__).resolve().parent
 QUICK_ENV = "COURSE_QUICK"
@@ -83,7 +84,7 @@ def run_grader(folder: str | Path, exercises: list[str] | None = None,
         raise ValueError(f"unknown exercise(s) {unknown}; choose from {', '.join(EXERCISE_MODULES)}")
     with tempfile.TemporaryDirectory(prefix="course-results-") as scratch:
         results = Path(scratch) / "results.json"
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"}
+        env = quiet_environment(PYTHONDONTWRITEBYTECODE="1")
         done = subprocess.run(grader_command(Path(folder).resolve(), results, exercises),
                               cwd=GRADER_DIR.parent, env=env, capture_output=True, text=True,
                               timeout=timeout)
@@ -318,7 +319,7 @@ def list_checks() -> list[dict]:
         command = [sys.executable, "-m", "pytest", str(GRADER_DIR), "--collect-only", "-q",
                    "-p", "no:cacheprovider", "-p", "grader.notebook_check", "--list-checks", str(listing)]
         done = subprocess.run(command, cwd=GRADER_DIR.parent, capture_output=True, text=True,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"})
+                              env=quiet_environment(PYTHONDONTWRITEBYTECODE="1"))
         if not listing.is_file():
             raise GraderCrashed(f"could not list the grader's checks:\n{(done.stdout + done.stderr)[-3000:]}")
         return json.loads(listing.read_text())

@@ -58,6 +58,7 @@ from otter.run.run_autograder.utils import OtterRuntimeError
 
 from grader.notebook_check import GRADER_DIR, PLACEHOLDER_CELL, TRAIN_CACHE_ENV, VERDICT_ENV, use_verdict
 from grader.notebook_extract import read_modules, write_modules
+from grader.tf_runtime import quiet_environment
 
 #: Largest submission file read (a notebook with pictures is a few MB).
 MAX_SUBMISSION_BYTES = 100 << 20
@@ -222,7 +223,7 @@ def grade_submission(data: bytes, name: str, private: Path, grader_dir: Path) ->
         copy.unlink()
     results = private / "results.json"
     env = {key: value for key, value in os.environ.items() if key != VERDICT_ENV}
-    env.update(TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
+    env = quiet_environment(env, PYTHONDONTWRITEBYTECODE="1")
     command = grader_command(grader_dir, code, results)
     try:
         done = subprocess.run(command, cwd=grader_dir.parent, env=env, capture_output=True, text=True,

@@ -7,27 +7,28 @@ every run the plugin prints the score table and writes Gradescope's ``results.js
 
 from __future__ import annotations
 
-import os
+import contextlib
 import time
+from typing import Callable
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before anything imports TensorFlow
-
-from grader import __version__  # noqa: E402
-from grader.checks import CheckFailed, NotImplementedYet  # noqa: E402
-from grader.gateway import open_gateway, shared, staged_worker  # noqa: E402
-from grader.paths import EXERCISE_MODULES, REPO_ROOT  # noqa: E402
-from grader.train_cache import TrainCache  # noqa: E402
-from grader.atomic import write_json_atomic  # noqa: E402
-from grader.report import CheckResult, Scoreboard, gradescope_results, score_table  # noqa: E402
-from grader.target import Target, resolve_target  # noqa: E402
+from grader import __version__
+from grader.checks import CheckFailed, NotImplementedYet
+from grader.gateway import open_gateway, shared, staged_worker
+from grader.paths import EXERCISE_MODULES, REPO_ROOT
+from grader.train_cache import TrainCache
+from grader.atomic import write_json_atomic
+from grader.report import CheckResult, Scoreboard, failure_report, gradescope_results, score_table
+from grader.target import Target, resolve_target
 
 #: Default per-check time limit (seconds); training checks set their own.
 DEFAULT_CHECK_TIMEOUT = 60
+#: The module of the accuracy-bar checks (reported after the exercises).
+BARS_MODULE = "test_accuracy_bars.py"
 
 _BOARD = pytest.StashKey[Scoreboard]()
 _STARTED = pytest.StashKey[float]()
@@ -50,10 +51,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seed for the randomized checks and the training runs")
 
 
+#: pytest's defaults for ``--tb`` and ``-r``; the grader prints each failure once itself.
+_PYTEST_TBSTYLE, _PYTEST_REPORTCHARS = "auto", "fE"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): points this grader check is worth")
+    if _grading(config):
+        # The grader's own report replaces pytest's FAILURES and short summary, unless asked
+        # for (--tb=long, -ra): then pytest prints them as usual, tracebacks included.
+        if config.option.tbstyle == _PYTEST_TBSTYLE:
+            config.option.tbstyle = "no"
+        if config.option.reportchars == _PYTEST_REPORTCHARS:
+            config.option.reportchars = ""
     config.stash[_BOARD] = Scoreboard()
     config.stash[_STARTED] = time.perf_counter()
+
+
+def _grading(config: pytest.Config) -> bool:
+    """True when this run collects the grader's checks (not only the project's tests)."""
+    here = Path(__file__).resolve().parent
+    return any(Path(arg.split("::")[0]).resolve() == here for arg in config.args)
 
 
 def _exercise_of(item: pytest.Item) -> str:
@@ -111,6 +129,24 @@ def bar_gateway(pytestconfig: pytest.Config, target: Target, student):
 
 
 @pytest.fixture(scope="session")
+def progress(pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """``progress(text)``: a line on the terminal now, while pytest captures the check's
+    output (long checks say what they are doing: the accuracy bars)."""
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+
+    def say(text: str) -> None:
+        if reporter is None:
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.ensure_newline()
+            reporter.write_line(text)
+            reporter.flush()
+
+    return say
+
+
+@pytest.fixture(scope="session")
 def grader_seed(pytestconfig: pytest.Config) -> int:
     return pytestconfig.getoption("--grader-seed")
 
@@ -134,7 +170,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(CheckFailed):
-        report.longrepr = str(call.excinfo.value)
+        report.check_message = str(call.excinfo.value)
+        if item.config.option.tbstyle in ("no", _PYTEST_TBSTYLE):  # else pytest shows the traceback
+            report.longrepr = report.check_message
     elif call.excinfo is not None and "Timeout" in call.excinfo.typename + str(call.excinfo.value)[:40]:
         report.longrepr = f"time limit exceeded: this check took longer than its limit ({_limit(item)} s)"
     if _is_check(item) and (report.when == "call" or report.failed or report.skipped):
@@ -162,11 +200,14 @@ def _record(item: pytest.Item, report: pytest.TestReport) -> None:
             status="passed" if passed else "failed",
             output=output,
             execution_time=report.duration,
+            bar=Path(str(item.fspath)).name == BARS_MODULE,
         )
     )
 
 
 def _message(report: pytest.TestReport) -> str:
+    if report.failed and hasattr(report, "check_message"):
+        return report.check_message
     if report.skipped:
         return f"skipped: {report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr}"
     text = str(report.longrepr)
@@ -196,23 +237,19 @@ def _finished_board(config: pytest.Config) -> Scoreboard:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Each failed check once, by exercise in course order (``report.failure_report``),
+    then the score table, last."""
     board = _finished_board(config)
     if not board.checks:
         return
+    failures = failure_report(board)
+    if failures:
+        terminalreporter.section("failed checks, by exercise")
+        for line in failures:
+            terminalreporter.write_line(line)
     terminalreporter.section("score")
-    for check in board.checks:
-        if check.status != "passed":
-            terminalreporter.write_line(f"  [0/{check.max_score:g}] {check.exercise}: {check.name}")
-            terminalreporter.write_line(f"      {_summary_of(check.output)}")
-    terminalreporter.write_line("")
     for line in score_table(board).splitlines():
         terminalreporter.write_line(line)
-
-
-def _summary_of(output: str) -> str:
-    """The failure message on one line (call, problem and hint), clipped."""
-    text = " ".join(line.strip() for line in output.splitlines() if line.strip()) or "failed"
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

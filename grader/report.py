@@ -12,6 +12,14 @@ from pathlib import Path
 from grader.paths import EXERCISE_MODULES
 
 
+#: How a stub's failure message ends (``grader.checks.NotImplementedYet``).
+NOT_IMPLEMENTED = ": not implemented yet"
+#: The tag of the accuracy bars in ``results.json``, and their group in the failure report.
+BAR_TAG = "accuracy bars"
+#: Lines of one failure's message the report shows (``results.json`` keeps them all).
+REPORT_MESSAGE_LINES = 14
+
+
 @dataclass
 class CheckResult:
     """One grader check's outcome."""
@@ -23,6 +31,12 @@ class CheckResult:
     status: str = "failed"  # "passed" | "failed"
     output: str = ""
     execution_time: float = 0.0
+    bar: bool = False  # an accuracy bar (listed after the exercises)
+
+    @property
+    def not_implemented(self) -> bool:
+        """Failed only because the code it calls is still a stub (``NotImplementedYet``)."""
+        return self.status != "passed" and self.output.endswith(NOT_IMPLEMENTED)
 
 
 @dataclass
@@ -69,6 +83,53 @@ def score_table(board: Scoreboard) -> str:
     return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
 
 
+def failure_report(board: Scoreboard) -> list[str]:
+    """Every failed check once, grouped by exercise in course order, the accuracy bars last.
+
+    Per group: the stubs still to write on one line; then each other failure with its
+    points, title and message (the call, what was expected, what came back, the hint).
+    A failure whose hint was already given in its group (one mistake breaking several
+    checks, e.g. every gradient None) names the check that explains it instead.
+    """
+    order = {name: index for index, name in enumerate(EXERCISE_MODULES)}
+    groups: dict[str, list[CheckResult]] = {}
+    for check in sorted(board.checks, key=lambda check: (check.bar, order.get(check.exercise, 99))):
+        if check.status != "passed":
+            groups.setdefault(BAR_TAG if check.bar else check.exercise, []).append(check)
+    lines: list[str] = []
+    for group, failed in groups.items():
+        lost = sum(check.max_score - check.score for check in failed)
+        lines.append(f"{group}: {len(failed)} failed, {_num(lost)} points lost")
+        stubs = [check for check in failed if check.not_implemented]
+        if stubs:
+            names = dict.fromkeys(check.output.removesuffix(NOT_IMPLEMENTED) for check in stubs)
+            lines.append(f"  not implemented yet: {', '.join(names)} "
+                         f"({len(stubs)} checks, {_num(sum(check.max_score for check in stubs))} points)")
+        explained: dict[str, str] = {}
+        for check in failed:
+            if check.not_implemented:
+                continue
+            lines.append(f"  [{_num(check.score)}/{_num(check.max_score)}] {check.name}")
+            cause = _hint_of(check.output)
+            if cause and cause in explained:
+                lines.append(f'      the same cause as "{explained[cause]}" above')
+                continue
+            if cause:
+                explained[cause] = check.name
+            message = (check.output or "failed").splitlines()
+            if len(message) > REPORT_MESSAGE_LINES:
+                cut = len(message) - REPORT_MESSAGE_LINES + 1
+                message = message[:REPORT_MESSAGE_LINES - 1] + [f"... ({cut} more lines in results.json)"]
+            lines.extend(f"      {line}" for line in message)
+    return lines
+
+
+def _hint_of(output: str) -> str | None:
+    """The message's ``hint:`` line: the cause it names."""
+    hints = [line.strip() for line in output.splitlines() if line.strip().startswith("hint:")]
+    return hints[-1] if hints else None
+
+
 def _num(value: float) -> str:
     return f"{value:g}"
 
@@ -85,7 +146,7 @@ def gradescope_results(board: Scoreboard, execution_time: float, extra: dict | N
                 "max_score": check.max_score,
                 "status": check.status,
                 "output": check.output,
-                "tags": [check.exercise],
+                "tags": [check.exercise, BAR_TAG] if check.bar else [check.exercise],
                 "visibility": "visible",
                 "execution_time": round(check.execution_time, 3),
             }
@@ -118,6 +179,7 @@ def board_from_results(data: dict) -> Scoreboard:
                 status=test.get("status", "failed"),
                 output=test.get("output", ""),
                 execution_time=float(test.get("execution_time", 0.0)),
+                bar=BAR_TAG in (test.get("tags") or [])[1:],
             )
         )
     return Scoreboard(checks)
@@ -127,6 +189,7 @@ __all__ = [
     "CheckResult",
     "Scoreboard",
     "score_table",
+    "failure_report",
     "gradescope_results",
     "board_from_results",
 ]

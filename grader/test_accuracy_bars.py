@@ -22,15 +22,19 @@ BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs
 
 
 @pytest.fixture(scope="session")
-def run(bar_gateway, target, train_cache, grader_seed):
-    """``run(kind, model_from=..., trainer_from=...)``, memoized for the session."""
+def run(bar_gateway, target, train_cache, grader_seed, progress):
+    """``run(kind, label, model_from=..., trainer_from=...)``, memoized for the session;
+    the student sees ``label: ...`` progress lines while it trains."""
     outcomes: dict[tuple, BarOutcome] = {}
 
-    def run_once(kind: str, model_from: str = "student", trainer_from: str = "student") -> BarOutcome:
+    def run_once(kind: str, label: str, model_from: str = "student", trainer_from: str = "student") -> BarOutcome:
         key = (kind, model_from, trainer_from)
         if key not in outcomes:
             outcomes[key] = run_bar(bar_gateway, kind, grader_seed, model_from=model_from,
-                                    trainer_from=trainer_from, cache=train_cache, student_folder=target.folder)
+                                    trainer_from=trainer_from, cache=train_cache, student_folder=target.folder,
+                                    progress=lambda text: progress(f"{label}: {text}"))
+            if outcomes[key].passed:
+                progress(f"{label}: {outcomes[key].summary()}")
         return outcomes[key]
 
     return run_once
@@ -50,7 +54,8 @@ def report(outcome: BarOutcome, what: str, hint: str) -> None:
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_train_step(run):
     """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
-    report(run("cnn", model_from="reference"), "the lesson's CNN trained with your Trainer.train_step",
+    report(run("cnn", "bar with your train_step", model_from="reference"),
+           "the lesson's CNN trained with your Trainer.train_step",
            "check the training checks above: the step must use training=True, compute the loss "
            "inside the tape and apply the gradients with Adam.")
 
@@ -59,7 +64,7 @@ def test_cnn_bar_with_your_train_step(run):
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_model(run):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
-    report(run("cnn", trainer_from="reference"),
+    report(run("cnn", "bar with your MNISTModel", trainer_from="reference"),
            "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
            "check the model checks above: relu after the convolution and the first dense layer, "
            "softmax on the last, Flatten in between.")
@@ -69,6 +74,6 @@ def test_cnn_bar_with_your_model(run):
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_keras_bar(run):
     """your build_keras_model() trains with fit to 97% test accuracy within 5 epochs"""
-    report(run("keras"), "build_keras_model() trained with model.fit(batch_size=32)",
+    report(run("keras", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
            "check the Keras model checks above: Dense(128, relu), Dropout(0.2), Dense(10, softmax), "
            "compiled with adam and sparse_categorical_crossentropy.")

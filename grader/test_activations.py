@@ -28,6 +28,11 @@ MODULE = "activations"
 #: Errors a bad softmax call may raise; subclasses count (NumPy's AxisError is a ValueError).
 AXIS_ERRORS = ("ValueError", "TypeError")
 
+GLOBAL_MAX_HINT = (
+    "the max was taken over the whole array, not per slice: a slice far below the global max "
+    "underflows to exp(...) = 0 everywhere and gives 0/0 = nan. Take the max along `axis`: "
+    "np.max(z, axis=axis, keepdims=True)."
+)
 STABILITY_HINT = (
     "subtract the max before exp: exp(1000) overflows to inf (and exp(-1000) underflows "
     "to 0), so the division gives nan. softmax(z) = softmax(z - max(z)); take the max of "
@@ -113,6 +118,19 @@ def softmax_mistakes(logits, axis):
     return mistakes
 
 
+def global_max_softmax(logits, axis):
+    """softmax shifted by the max of the whole array (the mistake), as NumPy computes it."""
+    with np.errstate(all="ignore"):
+        exps = np.exp(logits - np.max(logits))
+        return exps / exps.sum(axis=axis, keepdims=True)
+
+
+def _same_with_nan(result, candidate) -> bool:
+    """Equal up to rounding, nan where ``candidate`` has nan."""
+    return bool(np.isnan(candidate).any()) and np.allclose(
+        result.astype(np.float64), candidate, rtol=1e-4, atol=1e-6, equal_nan=True)
+
+
 def check_softmax(student, logits, **kwargs):
     """softmax(logits, **kwargs) must be finite, equal keras' softmax, and sum to 1."""
     __tracebackhide__ = True
@@ -121,7 +139,8 @@ def check_softmax(student, logits, **kwargs):
     expected = oracles.softmax(logits, axis)
     result = expect_array(reply["result"], reply["what"], reply["type"])
     if result.shape == expected.shape and result.dtype.kind in "biuf" and not np.isfinite(result).all():
-        fail(reply["what"], "the result contains nan or inf", STABILITY_HINT)
+        fail(reply["what"], "the result contains nan or inf",
+             GLOBAL_MAX_HINT if _same_with_nan(result, global_max_softmax(logits, axis)) else STABILITY_HINT)
     mistakes = softmax_mistakes(logits, axis)
     if result.shape == expected.shape and result.dtype.kind in "biuf":
         sums = result.astype(np.float64).sum(axis=axis)

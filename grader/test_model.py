@@ -18,6 +18,7 @@ import pytest
 from grader import oracles
 from grader.checks import ATOL_FLOAT32, RTOL_FLOAT32, describe, expect_close, fail, value_of
 from grader.model_checks import (
+    BATCH_AXIS_SOFTMAX,
     NO_SOFTMAX,
     expect_output_array,
     expect_probabilities,
@@ -256,6 +257,9 @@ def test_call_matches_reference(probed, images):
         (oracles.mnist_cnn(images, weights, conv_activation="linear"), "conv1's ReLU is not applied."),
         (oracles.mnist_cnn(images, weights, hidden_activation="linear"), "dense1's ReLU is not applied."),
         (oracles.mnist_cnn(images, weights, output_activation="linear"), NO_SOFTMAX),
+        (oracles.softmax(expected, axis=0), BATCH_AXIS_SOFTMAX),
+        (oracles.softmax(oracles.mnist_cnn(images, weights, output_activation="linear"), axis=0),
+         BATCH_AXIS_SOFTMAX),
     ]
     expect_close(output, expected,
                  f"{call_text(images)} vs. the lesson's Sequential with your model's weights",

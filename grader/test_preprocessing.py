@@ -14,6 +14,7 @@ from grader.checks import (
     call_text,
     expect_array,
     expect_close,
+    expect_raises,
     expect_untouched,
     fail,
     student_call,
@@ -52,7 +53,7 @@ def normalize_cases(rng):
     ]
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_normalize_values(student, rng):
     """normalize scales pixel values to images / 255 (0 -> 0, 255 -> 1)"""
     for images in normalize_cases(rng):
@@ -76,6 +77,24 @@ def test_normalize_float32_untouched(student, rng):
                     if result.dtype == np.float64 else
                     "divide with / (not //) and convert to float32: images.astype(np.float32) / 255.")
             fail(reply["what"], f"expected dtype float32, got {result.dtype}", hint)
+
+
+RANGE_HINT = ("pixel values outside [0, 255] usually mean the images were normalised already: "
+              "raise ValueError unless np.all((images >= 0) & (images <= 255)) (False for NaN too).")
+#: Pixels no MNIST image holds: already normalised twice, negative, NaN (``normalize``'s docstring).
+OUT_OF_RANGE_PIXELS = [
+    ("a pixel of 256", np.array([[0.0, 256.0]])),
+    ("a negative pixel", np.array([[-1, 5]], dtype=np.int64)),
+    ("a NaN pixel", np.array([[np.nan, 5.0]])),
+]
+
+
+@pytest.mark.points(1)
+def test_normalize_rejects_out_of_range(student):
+    """normalize rejects pixel values outside [0, 255] (or NaN) with ValueError, as its docstring says"""
+    for _, images in OUT_OF_RANGE_PIXELS:
+        outcome = student.run("common.call", MODULE, "normalize", images)
+        expect_raises(outcome, call_text("normalize", (images,)), ("ValueError",), RANGE_HINT)
 
 
 # --- add_channel_axis ------------------------------------------------------------------

@@ -1,13 +1,74 @@
-"""TensorFlow, imported once with the grader's settings (quiet logs, CPU threads).
+"""TensorFlow, imported once and quietly, in the grader and in a worker alike.
 
-Import ``tf`` from here rather than ``tensorflow`` so the settings apply before the
-first import, in the grader and in a worker alike.
+TensorFlow writes log lines to file descriptor 2 as it loads ("oneDNN custom operations
+are on", "Could not find cuda drivers", "failed call to cuInit"), some of them before
+its own ``TF_CPP_MIN_LOG_LEVEL`` is read. A student should never see them: not in the
+grader's output, not in a check's captured stderr, not in ``course train`` or the
+notebook. So:
+
+- ``QUIET_ENV`` holds the variables every process that imports TensorFlow gets; the
+  launchers pass ``quiet_environment()`` to the subprocesses they start;
+- ``import_tensorflow()`` imports it (and runs the CUDA probe that logs ``cuInit``) with
+  fd 2 sent to a scratch file, replayed only if the import fails.
+
+``from grader.tf_runtime import tf`` imports TensorFlow on first use (PEP 562), so
+importing this module for ``QUIET_ENV`` alone costs nothing.
 """
 
+from __future__ import annotations
+
+import contextlib
 import os
+import sys
+import tempfile
+from typing import Iterator, Mapping
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+#: Environment of every process that may import TensorFlow: C++ logs off.
+QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 
-import tensorflow as tf  # noqa: E402
 
-__all__ = ["tf"]
+def quiet_environment(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """``base`` (default ``os.environ``) with ``QUIET_ENV`` and ``extra`` on top."""
+    return {**(os.environ if base is None else base), **QUIET_ENV, **extra}
+
+
+@contextlib.contextmanager
+def stderr_silenced() -> Iterator[None]:
+    """Send fd 2 (C++ and Python alike) to a scratch file; replay it if the block raises."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            os.write(2, sink.read()[-20000:])
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def import_tensorflow():
+    """The ``tensorflow`` module, imported with its start-up logs silenced."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    for name, value in QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+    with stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe: "failed call to cuInit" is logged here
+    return tf
+
+
+def __getattr__(name: str):
+    if name == "tf":
+        return import_tensorflow()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["QUIET_ENV", "import_tensorflow", "quiet_environment", "stderr_silenced", "tf"]

@@ -73,6 +73,7 @@ from grader.plain import ErrorRecord  # noqa: E402
 from grader.probes import ProbeContext, reply_limit, scope_of  # noqa: E402
 from grader.sandbox import Config, Limits, Workspace  # noqa: E402
 from grader.target import Target  # noqa: E402
+from grader.tf_runtime import QUIET_ENV  # noqa: E402
 
 ENV_TIMEOUT, ENV_MEMORY, ENV_INCIDENTS = "COURSE_WORKER_TIMEOUT", "COURSE_WORKER_MEMORY_MB", "COURSE_WORKER_INCIDENTS"
 #: Seconds one call into student code may take unless the caller passes ``timeout``.
@@ -317,7 +318,7 @@ def _worker_environment(space: Workspace) -> dict[str, str]:
         "HOME": str(space.work), "TMPDIR": "/tmp", "LANG": "C.UTF-8",
         "PYTHONPATH": str(Path(grader.__file__).resolve().parent.parent),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
+        **QUIET_ENV, "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
         "MPLCONFIGDIR": str(space.work),
     }
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from grader.tf_runtime import quiet_environment
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def run_grader(target, tmp_path: Path, *extra: str, cwd: Path = REPO, timeout: i
     results = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.json"
     command = [sys.executable, "-m", "pytest", "grader/", "--target", str(target),
                "--results", str(results), "-p", "no:cacheprovider", *extra]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = quiet_environment(PYTHONDONTWRITEBYTECODE="1")
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     output = done.stdout + done.stderr
     assert results.exists(), f"the grader wrote no results.json:\n{output[-3000:]}"

@@ -28,7 +28,6 @@ new entry can change them) or records a failure of the grader itself (``retry``)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -43,6 +42,7 @@ from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
 from grader.paths import REPO_ROOT
 from grader.report import Scoreboard, gradescope_results
+from grader.tf_runtime import quiet_environment
 from grader.worker import ENV_INCIDENTS, ENV_MEMORY, ENV_TIMEOUT
 
 STATUSES = ("graded", "timeout", "memory", "crashed", "invalid")
@@ -125,7 +125,7 @@ def _run_grader(work: Path, settings: Settings) -> tuple[dict, dict]:
                "-p", "no:cacheprovider", "-q"]
     if shutil.which("setpriv"):  # dies with this thread even if `course grade` is killed
         command = ["setpriv", "--pdeathsig", "KILL", *command]
-    env = {**os.environ, ENV_TIMEOUT: str(settings.call_timeout), ENV_MEMORY: str(settings.memory_mb),
+    env = {**quiet_environment(), ENV_TIMEOUT: str(settings.call_timeout), ENV_MEMORY: str(settings.memory_mb),
            ENV_INCIDENTS: str(incidents), "TMPDIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
     with open(work / "grader-output.txt", "wb") as output:
         process = subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT, env=env)

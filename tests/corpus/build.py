@@ -120,7 +120,7 @@ def judge(mistake, results: dict) -> Verdict:
     """
     lost = points_lost(results)
     own = [test for test in results["tests"]
-           if test["status"] != "passed" and test.get("tags") == [mistake.exercise]]
+           if test["status"] != "passed" and (test.get("tags") or [None])[0] == mistake.exercise]
     messages = [test["output"] for test in own if not is_bar(test)]
     pattern = re.compile(mistake.hint, re.IGNORECASE | re.DOTALL)
     return Verdict(

@@ -294,6 +294,12 @@ SOFTMAX_AXIS_CHECK = (
     "        )\n"
 )
 
+CHANNEL_AXIS_VIEW = Variant(
+    "channel_axis_expand_dims_view",
+    "add_channel_axis returns np.expand_dims(images, -1), a view of the input (the docstring allows it)",
+    changes={"preprocessing": ((CHANNEL_AXIS, "    return np.expand_dims(images, -1)  # a view: images is not modified\n"),)},
+)
+
 ACTIVATIONS_NUMPY_ERRORS = Variant(
     "activations_numpy_raises",
     "relu and softmax let NumPy raise for text (UFuncTypeError, a TypeError) and for an axis "
@@ -562,7 +568,7 @@ QUICKSTART = Variant(
 VARIANTS: tuple[Variant, ...] = (
     CONV_EINSUM, CONV_SCIPY, CONV_LOOPS, CONV_IM2COL,
     POOL_RESHAPE, POOL_WINDOWS, POOL_LOOPS_PER_CHANNEL,
-    ACTIVATIONS_WHERE, ACTIVATIONS_SCIPY, ACTIVATIONS_NUMPY_ERRORS, ACTIVATIONS_OWN_ERRORS,
+    ACTIVATIONS_WHERE, ACTIVATIONS_SCIPY, ACTIVATIONS_NUMPY_ERRORS, ACTIVATIONS_OWN_ERRORS, CHANNEL_AXIS_VIEW,
     PREPROCESSING_PIPELINE, PREPROCESSING_NUMPY, PREPROCESSING_EYE,
     FLOAT64,
     KERAS_ADD,

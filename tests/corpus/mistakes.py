@@ -163,6 +163,13 @@ _POOL_MAX = "            out[i, j, :] = window.max(axis=(0, 1))  # one maximum p
 _POOL_VALID = "        return (size - pool_size) // stride + 1, 0, 0\n"
 
 POOLING = [
+    _m("pool_pad_inf_integer", "pooling",
+       "'same' pads every image with -inf, which an integer image cannot hold",
+       [("        if np.issubdtype(x.dtype, np.floating):\n"
+         "            lowest = -np.inf\n"
+         "        else:\n"
+         "            lowest = np.iinfo(x.dtype).min\n", "        lowest = -np.inf\n")],
+       r"cannot hold -inf"),
     _m("pool_stride_defaults_to_one", "pooling",
        "stride=None becomes 1 instead of pool_size (overlapping windows)",
        [("        stride = pool_size  # non-overlapping windows\n", "        stride = 1\n")],
@@ -199,6 +206,10 @@ POOLING = [
 _SHIFT = "    shifted = logits - np.max(logits, axis=axis, keepdims=True)  # largest is 0\n"
 
 ACTIVATIONS = [
+    _m("softmax_global_max", "activations",
+       "softmax subtracts the max of the whole array, not of each slice: a slice far below it gives 0/0",
+       [(_SHIFT, "    shifted = logits - np.max(logits)\n")],
+       r"max along `axis`"),
     _m("softmax_last_axis_always", "activations",
        "softmax always normalises along the last axis, whatever `axis` says",
        [(_SHIFT, "    shifted = logits - np.max(logits, axis=-1, keepdims=True)\n"),
@@ -247,6 +258,11 @@ _TEST_DS = (
 )
 
 PREPROCESSING = [
+    _m("normalize_no_range_check", "preprocessing",
+       "normalize does not reject pixel values outside [0, 255] (an image normalised twice)",
+       [("    in_range = (images >= 0) & (images <= MAX_PIXEL_VALUE)  # False for NaN\n"
+         "    if not np.all(in_range):\n", "    if False:\n")],
+       r"outside \[0, 255\]"),
     _m("normalize_by_256", "preprocessing", "divides the pixels by 256",
        [(_NORMALIZE, "    return images.astype(np.float32) / np.float32(256.0)\n")],
        r"divided by 256", "preprocessing: divided by 256"),
@@ -316,6 +332,10 @@ _DENSE1 = "        self.dense1 = keras.layers.Dense(128, activation=\"relu\")\n"
 _DENSE2 = "        self.dense2 = keras.layers.Dense(10, activation=\"softmax\")\n"
 
 MODEL = [
+    _m("model_softmax_batch_axis", "model",
+       "call() ends in tf.nn.softmax(x, axis=0): the columns sum to 1, not the rows",
+       [("        return self.dense2(x)\n", "        x = self.dense2(x)\n        return tf.nn.softmax(x, axis=0)\n")],
+       r"batch axis"),
     _m("model_conv_without_relu", "model", "conv1 without activation='relu'",
        [(_CONV1, "        self.conv1 = keras.layers.Conv2D(32, 3)\n")],
        r"conv1's relu|activation='relu' to the conv2d", "model: missing relu"),
@@ -363,6 +383,14 @@ _TEST_STEP = (
 )
 
 TRAINING = [
+    _m("reset_metrics_train_only", "training", "reset_metrics resets the train metrics only",
+       [("            self.test_loss,\n            self.test_accuracy,\n", "")],
+       r"test_(loss|accuracy).*(not reset|carry over)"),
+    _m("fit_prints_per_batch", "training", "fit prints a line after every batch",
+       [("                self.train_step(inputs, labels)\n",
+         "                self.train_step(inputs, labels)\n"
+         "                print(f\"batch loss {float(self.train_loss.result()):.4f}\")\n")],
+       r"not one per batch"),
     _m("train_gradients_not_applied", "training",
        "computes the gradients but never calls optimizer.apply_gradients",
        [(_APPLY, "")],
