@@ -38,12 +38,14 @@ import pytest
 
 from grader.notebook_extract import MARKER, missing_parts, modules_from_cells, write_modules
 from grader.paths import EXERCISE_MODULES
-from grader.report import Scoreboard, board_from_results, score_table
+from grader.report import Scoreboard, board_from_results, failure_report, score_table
 from grader.tf_runtime import quiet_environment
 
 GRADER_DIR = Path(__file__).resolve().parent
 QUICK_ENV = "COURSE_QUICK"
 TRAIN_CACHE_ENV = "COURSE_TRAIN_CACHE"
+#: The exercises whose check trains an accuracy bar (about a minute each, uncached).
+BAR_EXERCISES = ("model", "training", "keras_model")
 
 
 class GraderCrashed(RuntimeError):
@@ -104,22 +106,18 @@ def grade_modules(modules: dict[str, str], exercises: list[str] | None = None) -
 
 # --- printing like pytest grader/ ----------------------------------------------------
 
-def format_report(board: Scoreboard) -> str:
-    """Each exercise's checks with points and messages, then the grader's score table."""
-    lines = []
-    totals = board.by_exercise()
-    for exercise, (score, maximum) in totals.items():
-        checks = [check for check in board.checks if check.exercise == exercise]
-        passed = sum(check.status == "passed" for check in checks)
-        lines.append(f"{exercise}: {score:g} / {maximum:g} points ({passed} of {len(checks)} checks passed)")
-        for check in checks:
-            mark = "PASS" if check.status == "passed" else "FAIL"
-            lines.append(f"  {mark} [{check.score:g}/{check.max_score:g}] {check.name}")
-            if check.status != "passed":
-                lines.extend(f"         {line}" for line in (check.output or "failed").splitlines())
-        lines.append("")
-    lines.append(score_table(board))
-    return "\n".join(lines)
+def format_report(board: Scoreboard, whole: bool = True) -> str:
+    """The failed checks (``report.failure_report``), then one line counting the passes;
+    for the whole course (``whole``) the grader's score table too."""
+    passed = sum(check.status == "passed" for check in board.checks)
+    exercises = list(board.by_exercise())
+    label = exercises[0] if len(exercises) == 1 and not whole else "all exercises"
+    lines = failure_report(board)
+    lines += ["" if lines else None, f"{label}: {board.total:g} / {board.max_total:g} points, "
+              f"{passed} of {len(board.checks)} checks passed"]
+    if whole:
+        lines += ["", score_table(board)]
+    return "\n".join(line for line in lines if line is not None)
 
 
 # --- inside a notebook ---------------------------------------------------------------
@@ -175,12 +173,16 @@ def check(exercise: str | None = None) -> None:
         if name in wanted:
             print(f"Note: {name}.py part(s) {', '.join(map(str, parts))} have not been run in this kernel; "
                   "the module is graded without them.\n")
+    training = [name for name in wanted if name in BAR_EXERCISES and name in modules]
+    if training:
+        print(f"Training your {', '.join(training)} code for the accuracy bar{'s' if len(training) > 1 else ''}: "
+              "about a minute per bar (seconds when the code has not changed)...", flush=True)
     try:
         run = grade_modules(modules, [exercise] if exercise else None)
     except GraderCrashed as error:
         print(error)
         return
-    print(format_report(run.board))
+    print(format_report(run.board, whole=exercise is None))
 
 
 # --- the otter autograder ------------------------------------------------------------

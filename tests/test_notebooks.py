@@ -162,8 +162,10 @@ def test_instructor_notebook_runs_top_to_bottom_in_quick_mode(monkeypatch, share
     assert errors == []
     checks = {cell.source: stdout_of(cell) for cell in notebook.cells if "check" in cell.metadata.get("tags", [])}
     for name, points in RUBRIC.items():
-        assert f"{name}: {points} / {points} points" in checks[f"check({name!r})"], checks[f"check({name!r})"]
+        assert f"{name}: {points} / {points} points, " in checks[f"check({name!r})"], checks[f"check({name!r})"]
     assert re.search(r"TOTAL\s+\|\s+100 / 100", checks["check()"]), checks["check()"]
+    assert "all exercises: 100 / 100 points, " in checks["check()"] and "PASS" not in checks["check()"]
+    assert "Training your model, training, keras_model code for the accuracy bars" in checks["check()"]
     pictures = sum("image/png" in output.get("data", {}) for cell in notebook.cells
                    for output in cell.get("outputs", []))
     assert pictures >= 8
@@ -179,8 +181,8 @@ def test_check_cells_on_untouched_stubs_say_not_implemented(tmp_path):
     cells += [nbformat.v4.new_code_cell('check("activations")'), nbformat.v4.new_code_cell('check("pooling")')]
     notebook = execute(nbformat.v4.new_notebook(cells=cells, metadata=student.metadata), notebook_path("student").parent)
     activations, pooling = stdout_of(notebook.cells[-2]), stdout_of(notebook.cells[-1])
-    assert "activations: 0 / 8 points (0 of 6 checks passed)" in activations
-    assert "FAIL [0/1] softmax of huge logits" in activations and "softmax: not implemented yet" in activations
+    assert "activations: 0 / 8 points, 0 of 6 checks passed" in activations
+    assert "not implemented yet: relu, softmax (6 checks, 8 points)" in activations
     assert "Traceback" not in activations
     assert "Not run yet in this notebook: pooling.py" in pooling
 
