@@ -1,15 +1,22 @@
-"""Shared helpers of the project's own tests: run the real grader in a subprocess."""
+"""Shared helpers of the project's own tests: run the real grader in a process of its own.
+
+Every run is ``pytest grader/ ...`` in a fresh process forked from one warm server
+(``grader.launch.WarmGrader``), which imported TensorFlow and the checks once for the
+whole session: the same run as a plain ``python -m pytest grader/``, seconds cheaper.
+"""
 
 from __future__ import annotations
 
+import atexit
 import json
 import subprocess
-import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from grader.launch import WarmGrader
 from grader.tf_runtime import quiet_environment
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,16 +35,33 @@ class GraderRun:
         return [test for test in self.results["tests"] if test["status"] != "passed"]
 
 
+_WARM: list[WarmGrader] = []
+_WARM_LOCK = threading.Lock()
+
+
+def warm_grader() -> WarmGrader:
+    """The session's warm grader server, started on first use."""
+    with _WARM_LOCK:
+        if not _WARM:
+            _WARM.append(WarmGrader())
+            atexit.register(_WARM[0].close)
+        return _WARM[0]
+
+
 def run_grader(target, tmp_path: Path, *extra: str, cwd: Path = REPO, timeout: int = 1200) -> GraderRun:
     """``pytest grader/ --target TARGET`` as a student or instructor would run it."""
-    results = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.json"
-    command = [sys.executable, "-m", "pytest", "grader/", "--target", str(target),
-               "--results", str(results), "-p", "no:cacheprovider", *extra]
-    env = quiet_environment(PYTHONDONTWRITEBYTECODE="1")
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
-    output = done.stdout + done.stderr
+    index = len(list(tmp_path.glob("results-*")))
+    results, printed = tmp_path / f"results-{index}.json", tmp_path / f"output-{index}.txt"
+    args = ["grader/", "--target", str(target), "--results", str(results), "-p", "no:cacheprovider", *extra]
+    run = warm_grader().start(args, cwd, quiet_environment(PYTHONDONTWRITEBYTECODE="1"), printed)
+    try:
+        returncode = run.wait(timeout)
+    except subprocess.TimeoutExpired:
+        run.kill()
+        raise
+    output = printed.read_text(errors="replace")
     assert results.exists(), f"the grader wrote no results.json:\n{output[-3000:]}"
-    return GraderRun(done.returncode, output, json.loads(results.read_text()))
+    return GraderRun(returncode, output, json.loads(results.read_text()))
 
 
 @pytest.fixture(scope="session")

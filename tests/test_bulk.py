@@ -265,7 +265,7 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     .tar.gz, no code, a student the grader itself fails on: one row each, saying why."""
     import grader.bulk.student as student
 
-    def fake_grader(work: Path, settings) -> tuple[dict, dict]:
+    def fake_grader(work: Path, settings, launcher) -> tuple[dict, dict]:
         if "BOOM" in (work / "submission" / "activations.py").read_text():
             raise RuntimeError("a bug in the grader")
         return {"status": "graded", "reason": ""}, student._empty_results("stand-in")
@@ -369,7 +369,7 @@ def test_a_student_over_the_time_limit_is_stopped_then_regraded_with_force(tmp_p
         == SLOW_KEPT, record
     tests = json.loads((out / "slow" / "results.json").read_text())["tests"]
     passed = [test["name"].split(":")[0] for test in tests if test["status"] == "passed"]
-    assert passed == ["activations"] * 6 + ["convolution"] * 9 + ["preprocessing"] * 2, passed
+    assert passed == ["activations"] * 6 + ["convolution"] * 9 + ["preprocessing"] * 3, passed
     assert not any("add_channel_axis" in test["name"] and test["status"] == "passed" for test in tests)
 
     again = course_grade(submissions, out)

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from grader.bulk.gradebook import rebuild
 from grader.bulk.student import Interrupted, Settings, grade_student, is_done, publish_failure
 from grader.bulk.submissions import Entry, discover
+from grader.launch import WarmGrader
 
 
 class RunLocked(RuntimeError):
@@ -65,9 +66,11 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
 
 
 def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bool, failed: dict) -> None:
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+    if not todo:
+        return
+    with WarmGrader() as launcher, ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
             tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
-        futures = {pool.submit(grade_student, entry, settings): entry for entry in todo}
+        futures = {pool.submit(grade_student, entry, settings, launcher): entry for entry in todo}
         try:
             for future in as_completed(futures):
                 entry = futures[future]

@@ -31,7 +31,6 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.feedback import feedback_text
 from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
+from grader.launch import ForkedRun, WarmGrader
 from grader.paths import REPO_ROOT
 from grader.report import Scoreboard, gradescope_results
 from grader.tf_runtime import quiet_environment
@@ -83,8 +83,9 @@ def is_done(out: Path, entry: Entry) -> bool:
     return record.get("entry_key", entry.key) == entry.key  # records of older runs have no key
 
 
-def grade_student(entry: Entry, settings: Settings) -> dict:
-    """Grade ``entry`` and publish its files; return its grading record."""
+def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> dict:
+    """Grade ``entry`` with a run forked by ``launcher`` and publish its files; return its
+    grading record."""
     started = time.monotonic()
     work = settings.out / ".work" / entry.id
     shutil.rmtree(work, ignore_errors=True)
@@ -96,7 +97,7 @@ def grade_student(entry: Entry, settings: Settings) -> dict:
             record, results, flags = {"status": "invalid", "reason": str(error)}, _empty_results(str(error)), []
         else:
             flags = [flag.to_json() for flag in screen(work / "submission")]
-            record, results = _run_grader(work, settings)
+            record, results = _run_grader(work, settings, launcher)
             record["notes"] = notes
         record = {"id": entry.id, "entry": entry.name, "entry_key": entry.key, **record,
                   "flagged": bool(flags), "flags": flags, **_scores(results),
@@ -118,18 +119,15 @@ def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> d
     return record
 
 
-def _run_grader(work: Path, settings: Settings) -> tuple[dict, dict]:
+def _run_grader(work: Path, settings: Settings, launcher: WarmGrader) -> tuple[dict, dict]:
     results_path, incidents = work / "results.json", work / "incidents.jsonl"
-    command = [sys.executable, "-m", "pytest", str(REPO_ROOT / "grader"), "--target", str(work / "submission"),
-               "--isolate", "--results", str(results_path), "--train-cache", str(settings.out / ".train_cache"),
-               "-p", "no:cacheprovider", "-q"]
-    if shutil.which("setpriv"):  # dies with this thread even if `course grade` is killed
-        command = ["setpriv", "--pdeathsig", "KILL", *command]
+    args = [str(REPO_ROOT / "grader"), "--target", str(work / "submission"), "--isolate",
+            "--results", str(results_path), "--train-cache", str(settings.out / ".train_cache"),
+            "-p", "no:cacheprovider", "-q"]
     env = {**quiet_environment(), ENV_TIMEOUT: str(settings.call_timeout), ENV_MEMORY: str(settings.memory_mb),
            ENV_INCIDENTS: str(incidents), "TMPDIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
-    with open(work / "grader-output.txt", "wb") as output:
-        process = subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT, env=env)
-        timed_out = _wait(process, settings.student_timeout)
+    process = launcher.start(args, work, env, work / "grader-output.txt")
+    timed_out = _wait(process, settings.student_timeout)
     if process.returncode == PYTEST_INTERRUPTED and not timed_out:
         raise Interrupted(f"the grader was interrupted ({process.returncode})")
     results = json.loads(results_path.read_text()) if results_path.is_file() else None
@@ -149,7 +147,7 @@ def _run_grader(work: Path, settings: Settings) -> tuple[dict, dict]:
     return record, results or _empty_results(reason)
 
 
-def _wait(process: subprocess.Popen, limit: float) -> bool:
+def _wait(process: ForkedRun, limit: float) -> bool:
     """Wait for pytest; past ``limit`` interrupt it (it still writes results). True if so."""
     try:
         process.wait(timeout=limit)
