@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from grader.launch import WarmGrader
 from grader.tf_runtime import quiet_environment
 
 REPO = Path(__file__).resolve().parent.parent
+#: A line TensorFlow, absl or CUDA prints at start-up: never shown to a student.
+TF_LOG = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit|oneDNN custom operations|cuda drivers", re.M)
 
 
 @dataclass

@@ -7,13 +7,16 @@ import sys
 import pytest
 
 from grader.paths import REPO_ROOT
+from tests.conftest import TF_LOG
 
 
 def train(model: str, epochs: int) -> str:
     done = subprocess.run([sys.executable, "-m", "grader.cli", "train", model, "--target", "solutions",
                            "--epochs", str(epochs)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert not TF_LOG.search(output), TF_LOG.search(output).group(0)
+    return output
 
 
 def final_accuracy(output: str) -> float:

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from grader.paths import EXERCISE_MODULES, EXERCISES_DIR, SOLUTIONS_DIR
-from tests.conftest import run_grader
+from tests.conftest import TF_LOG, run_grader
 from tests.corpus.build import changed_sources
 from tests.corpus.mistakes import BY_ID as MISTAKES
 
@@ -24,10 +24,6 @@ def test_solutions_score_100(tmp_path, shared_cache):
     lines = expect_student_output(run.output)
     assert not any("failed checks" in line for line in lines)
     assert sum("test accuracy after" in line for line in lines) >= 3  # the bars' progress
-
-
-#: A line TensorFlow, absl or CUDA would print at start-up (never shown to a student).
-TF_LOG = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit|oneDNN custom operations|cuda drivers", re.M)
 
 
 def expect_student_output(output: str) -> list[str]:

@@ -24,7 +24,7 @@ from grader.notebook_extract import MARKER, extract_modules, modules_from_cells,
 from grader.notebooks import KINDS, NotebookBuildError, module_parts, notebook_path, notebooks_up_to_date
 from grader.paths import EXERCISE_MODULES, EXERCISES_DIR, REPO_ROOT, SOLUTIONS_DIR
 from grader.release import leaked_solution_lines
-from tests.conftest import run_grader
+from tests.conftest import TF_LOG, run_grader
 from tests.test_grading import RUBRIC
 
 #: The softmax bug of the partly correct notebook: no max shift, so huge logits overflow.
@@ -171,6 +171,9 @@ def test_instructor_notebook_runs_top_to_bottom_in_quick_mode(monkeypatch, share
     assert pictures >= 8
     printed = "".join(stdout_of(cell) for cell in notebook.cells)
     assert "Epoch 2: loss" in printed and "(quick mode)" in printed
+    streams = "".join(output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+                      if output.output_type == "stream")
+    assert not TF_LOG.search(streams), TF_LOG.search(streams).group(0)  # stderr included
 
 
 @pytest.mark.slow
