@@ -19,8 +19,11 @@ Protocol: one JSON request per line on the server's stdin (``id``, ``args``, ``c
 fork and ``{"id", "exit"}`` (``os.waitstatus_to_exitcode``) when the child ends. The
 server is single-threaded (``select`` plus ``waitpid``), so forking is safe. The children
 stay in the caller's process group, so Ctrl-C interrupts them as it would a plain
-``pytest`` (the server ignores it), and every child dies with the server
-(``PR_SET_PDEATHSIG``), the server with the process that started it.
+``pytest`` (the server ignores it); every child dies with the server
+(``PR_SET_PDEATHSIG``), and when its stdin closes (``close()``, or the client died) the
+server kills the runs still going and exits. (The server itself has no
+``PR_SET_PDEATHSIG``: that would tie it to the client's thread that started it, not to the
+client.)
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class WarmGrader:
             self._runs.clear()
 
     def close(self) -> None:
+        """End the server (and any run still going: call this once the runs are done)."""
         try:
             self._process.stdin.close()
         except OSError:
@@ -209,19 +213,15 @@ def _serve() -> None:
     # Ctrl-C reaches the runs (same process group: pytest stops and says so), not the server.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _preload()
-    _die_with_parent()  # the server ends with the process that started it
     children: dict[int, int] = {}  # pid -> request id
     requests = sys.stdin.buffer
-    open_input = True
     pending = b""
-    while open_input or children:
-        readable = select.select([requests], [], [], _REAP_INTERVAL)[0] if open_input else []
-        if not open_input:
-            select.select([], [], [], _REAP_INTERVAL)
-        if readable:
+    while True:
+        if select.select([requests], [], [], _REAP_INTERVAL)[0]:
             chunk = os.read(requests.fileno(), 1 << 16)
-            if not chunk:
-                open_input = False
+            if not chunk:  # the client closed us, or died: so do the runs it started
+                _end(children)
+                return
             pending += chunk
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
@@ -238,6 +238,17 @@ def _serve() -> None:
                 break
             if pid in children:
                 _reply({"id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
+
+
+def _end(children: dict[int, int]) -> None:
+    """Kill the runs still going and reap every child."""
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for pid in children:
+        os.waitpid(pid, 0)
 
 
 def _reply(message: dict) -> None:
