@@ -160,7 +160,8 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
     key = cache.key(settings, student_folder, modules)
     with cache.claim(key):
         if (hit := cache.load(key)) is not None:
-            progress("unchanged code: the cached run of it is reused")
+            if not hit.get("not_implemented"):
+                progress("unchanged code: the cached run of it is reused")
             return BarOutcome(**{**hit, "cached": True})
         outcome, cacheable = train()
         if cacheable:
@@ -172,7 +173,6 @@ def _train(gateway, kind, bar, seed, model_from, trainer_from, progress: Progres
     """One training run; also whether its outcome may be cached (not after an exception,
     which may be the worker's limits rather than the code, unless it is a stub's)."""
     started = time.perf_counter()
-    progress(f"training for the {bar:.0%} bar, up to {MAX_EPOCHS} epochs (about a minute on a laptop)...")
     outcome = BarOutcome(bar=bar)
     (x_train, y_train), (x_test, y_test) = load_data()
     weights = initial_weights(kind, np.random.default_rng(secrets.randbits(128)))
@@ -181,6 +181,8 @@ def _train(gateway, kind, bar, seed, model_from, trainer_from, progress: Progres
     else:
         reply = gateway.run("bars.keras_start", x_train, y_train, weights, seed)
     done = 0
+    if not isinstance(reply, ErrorRecord):  # the model and trainer exist: a stub never gets here
+        progress(f"training for the {bar:.0%} bar, up to {MAX_EPOCHS} epochs (about a minute on a laptop)...")
     for epochs in ([] if isinstance(reply, ErrorRecord) else EVALUATE_AT):
         target = round(epochs * STEPS_PER_EPOCH)
         reply = gateway.run("bars.advance", target - done, timeout=600)
