@@ -64,6 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.tbstyle = "no"
         if config.option.reportchars == _PYTEST_REPORTCHARS:
             config.option.reportchars = ""
+        if not config.option.pythonwarnings:  # a student's RuntimeWarning is their check's business
+            config.option.disable_warnings = True
     config.stash[_BOARD] = Scoreboard()
     config.stash[_STARTED] = time.perf_counter()
 

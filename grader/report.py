@@ -103,8 +103,9 @@ def failure_report(board: Scoreboard) -> list[str]:
         stubs = [check for check in failed if check.not_implemented]
         if stubs:
             names = dict.fromkeys(check.output.removesuffix(NOT_IMPLEMENTED) for check in stubs)
+            count = f"{len(stubs)} check" + ("s" if len(stubs) > 1 else "")
             lines.append(f"  not implemented yet: {', '.join(names)} "
-                         f"({len(stubs)} checks, {_num(sum(check.max_score for check in stubs))} points)")
+                         f"({count}, {_num(sum(check.max_score for check in stubs))} points)")
         explained: dict[str, str] = {}
         for check in failed:
             if check.not_implemented:
