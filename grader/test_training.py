@@ -200,8 +200,8 @@ def test_fit_records_per_epoch(student, rng):
             fail(what, f"record {index} lacks {missing}", f"each record has the keys {sorted(want)}.")
         for key, value in want.items():
             if not _close(got[key], value):
-                hint = not_reset_hint(records, expected, stale) or next(
-                    (h for candidate, h in mistakes if _close(got[key], candidate[index - 1][key])), None)
+                hint = next((h for candidate, h in mistakes if _close(got[key], candidate[index - 1][key])),
+                            None) or not_reset_hint(records, expected, stale)
                 fail(what, f"epoch {index}: {key} should be {value:.5f}, got {got[key]}", hint)
     lines = [line for line in report["printed"].splitlines() if line.strip()]
     if len(lines) < epochs:
