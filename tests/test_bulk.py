@@ -531,30 +531,47 @@ def _worker_processes(wait: float = 20.0) -> list[str]:
         time.sleep(0.5)
 
 
+#: The class a killed run is resumed on: one or more cases of every status, none that
+#: reads another entry (the whole corpus is graded, uninterrupted, by ``graded_class``).
+RESUME_CASES = ("reference", "syntax-error", "sys-exit-at-import", "os-exit-in-function", "infinite-loop",
+                "allocate-50gb", "output-flood", "kill-everything", "zip-slip.zip", "zip-bomb.zip", "no-code",
+                "partial", "missing-modules", "reply-bomb", "fork-bomb")
+
+
 @pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_results(graded_class, tmp_path):
-    out = tmp_path / "results"
+    submissions, out = tmp_path / "submissions", tmp_path / "results"
+    for name in RESUME_CASES:
+        entry = graded_class.submissions / name
+        if entry.is_dir():
+            shutil.copytree(entry, submissions / name, symlinks=True)
+        else:
+            submissions.mkdir(exist_ok=True)
+            shutil.copy2(entry, submissions / name)
+    uninterrupted = {ident: result for ident, result in student_results(graded_class.out).items()
+                     if ident in {name.removesuffix(".zip") for name in RESUME_CASES}}
+    assert len(uninterrupted) == len(RESUME_CASES)
     copy_cache(graded_class.out / ".train_cache", out / ".train_cache")
-    process = course_grade(graded_class.submissions, out, start_new_session=True)
+    process = course_grade(submissions, out, start_new_session=True)
     deadline = time.monotonic() + 1800
-    while len(list(out.glob("*/grading.json"))) < len(graded_class.cases) // 3 and time.monotonic() < deadline:
+    while len(list(out.glob("*/grading.json"))) < len(RESUME_CASES) // 3 and time.monotonic() < deadline:
         time.sleep(0.5)
     os.killpg(process.pid, signal.SIGKILL)
     process.communicate()
     finished = len(list(out.glob("*/grading.json")))
-    assert 0 < finished < len(graded_class.cases)
+    assert 0 < finished < len(RESUME_CASES)
     assert not _worker_processes(), "the kill left workers behind"
 
-    resumed = course_grade(graded_class.submissions, out)
+    resumed = course_grade(submissions, out)
     stdout, stderr = resumed.communicate(timeout=3600)
     assert resumed.returncode == 0, stderr[-3000:]
     assert f"{finished} already graded before this run" in stdout
-    assert student_results(out) == student_results(graded_class.out)
-    assert (out / "gradebook.csv").read_text().count("\n") == len(graded_class.cases) + 1
+    assert student_results(out) == uninterrupted
+    assert (out / "gradebook.csv").read_text().count("\n") == len(RESUME_CASES) + 1
 
-    again = course_grade(graded_class.submissions, out)
+    again = course_grade(submissions, out)
     stdout, _ = again.communicate(timeout=600)
-    assert f"{len(graded_class.cases)} already graded before this run" in stdout
+    assert f"{len(RESUME_CASES)} already graded before this run" in stdout
 
 
 #: Students the cache-poisoning attacks aim at (they share training.py/keras_model.py).
