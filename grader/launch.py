@@ -38,9 +38,10 @@ import threading
 from pathlib import Path
 from typing import Mapping
 
+from grader.sandbox import die_with_parent
+
 #: How often the server looks for children that ended (seconds).
 _REAP_INTERVAL = 0.05
-_PR_SET_PDEATHSIG = 1
 
 
 class ServerGone(RuntimeError):
@@ -51,8 +52,7 @@ class ForkedRun:
     """One grading run forked by the server: ``pid``, ``returncode``, ``wait``,
     ``send_signal`` and ``kill``, like ``subprocess.Popen``."""
 
-    def __init__(self, server: "WarmGrader", ident: int):
-        self._server, self._ident = server, ident
+    def __init__(self):
         self._started, self._ended = threading.Event(), threading.Event()
         self.pid: int | None = None
         self.returncode: int | None = None
@@ -94,7 +94,7 @@ class WarmGrader:
         stderr to ``output``; returns once the child exists."""
         with self._lock:
             self._next += 1
-            run = self._runs[self._next] = ForkedRun(self, self._next)
+            run = self._runs[self._next] = ForkedRun()
             request = {"id": self._next, "args": list(args), "cwd": str(cwd), "env": dict(env),
                        "output": str(output)}
             try:
@@ -170,7 +170,7 @@ def _child(request: dict) -> None:
     """In the forked child: become the run, then exit with pytest's code (never returns)."""
     code = 70
     try:
-        _die_with_parent()
+        die_with_parent()
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C interrupts a run
         output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -200,13 +200,6 @@ def _child(request: dict) -> None:
             sys.stderr.flush()
         finally:
             os._exit(code)
-
-
-def _die_with_parent() -> None:
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _serve() -> None:

@@ -146,7 +146,7 @@ def _mount(source: str | None, target: str | Path | None, kind: str | None, flag
     _call("mount", encode(source), encode(target), encode(kind), ctypes.c_ulong(flags), encode(data))
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """SIGKILL this process when its parent dies (reset by every change of user)."""
     _call("prctl", _PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
@@ -158,7 +158,7 @@ def lock_down(config: Config) -> dict:
     """
     record: dict = {"limits": {}, "not_applied": {}}
     root = os.geteuid() == 0  # before any user namespace maps it
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != config.parent_pid:
         os._exit(70)  # the parent died before the PDEATHSIG was armed
     namespaces = _enter_namespaces(config, record) if config.use_namespaces else 0
@@ -166,7 +166,7 @@ def lock_down(config: Config) -> dict:
         record["not_applied"]["namespaces"] = "disabled by the caller"
     if namespaces & _CLONE_NEWPID:
         _become_pid_one()
-        _die_with_parent()
+        die_with_parent()
         record["processes"] = "PID namespace (all killed with the worker)"
     try:
         if not namespaces & _CLONE_NEWNS:
@@ -181,7 +181,7 @@ def lock_down(config: Config) -> dict:
         bool(namespaces & _CLONE_NEWUSER) and not root)
     _apply_limits(Limits(**config.limits), own_process_count=own_count, record=record)
     _drop_privileges(config, namespaces, record)
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over-size writes fail with EFBIG instead
     return record
 

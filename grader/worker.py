@@ -71,7 +71,7 @@ from grader.cgroup import CgroupUnavailable, WorkerCgroup  # noqa: E402
 from grader.gateway import Gateway, encode_request, execute  # noqa: E402
 from grader.plain import ErrorRecord  # noqa: E402
 from grader.probes import ProbeContext, reply_limit, scope_of  # noqa: E402
-from grader.sandbox import Config, Limits, Workspace  # noqa: E402
+from grader.sandbox import Config, Limits, Workspace, die_with_parent  # noqa: E402
 from grader.target import Target  # noqa: E402
 from grader.tf_runtime import QUIET_ENV  # noqa: E402
 
@@ -533,7 +533,7 @@ class _Zygote:
             try:
                 for fd in (self.requests, self.replies, self.to_child, self.from_child):
                     os.close(fd)
-                _die_with_zygote()
+                die_with_parent()  # the zygote
                 code = _serve_scope(self.folder, to_child_read, from_child_write)
             finally:
                 os._exit(code)
@@ -573,12 +573,6 @@ def _serve_scope(folder: Path, requests: int, replies: int) -> int:
             reply = plain.encode({"value": plain.error_record(error)})
         write_frame(replies, reply.encode(), _TAMPERED if pristine.restore() else 0)
     return 0
-
-
-def _die_with_zygote() -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _write_all(fd: int, data: bytes) -> None:
