@@ -1,6 +1,6 @@
 """No flaky bars: train the reference for both accuracy bars on several seeds.
 
-For each seed, runs the grader's own bar procedure (``grader.bars.run_bar``, no cache)
+For each seed, runs the grader's own bar procedure (``grader.checking.bar_scoring.run_bar``, no cache)
 on ``solutions/`` and prints the test accuracy reached and the epochs it needed, out of
 the lesson's budget of 5. Every seed must pass; the margin is the budget left over.
 Writes ``bench/results/bar_seeds.json``.
@@ -14,8 +14,9 @@ import argparse
 import json
 from pathlib import Path
 
-from grader.bars import MAX_EPOCHS, run_bar
-from grader.gateway import InProcessGateway, shared
+from grader.checking.bar_scoring import MAX_EPOCHS, run_bar
+from grader.isolation import shared
+from grader.isolation.in_process import InProcessGateway
 from grader.paths import SOLUTIONS_DIR
 from grader.target import Target
 

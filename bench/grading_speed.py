@@ -30,7 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from grader.tf_runtime import quiet_environment  # noqa: E402
+from grader.launch import grade as grading_run, grader_args, grading_environment  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "grading_speed.json"
 #: Floating-point work of one training step of the lesson's CNN on a batch of 32.
@@ -42,8 +42,7 @@ STEP_FLOPS = 3 * 2 * FORWARD_MACS * 32
 FLOPS_PER_CYCLE = 32
 
 NAIVE = r'''
-import os, sys, time
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np, tensorflow as tf, keras
 from grader.mnist import load_data
@@ -65,8 +64,7 @@ model.fit(x, y, epochs=5, batch_size=32, verbose=0)
 '''
 
 THROUGHPUT = r'''
-import os, sys, time, json
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import sys, time, json
 sys.path.insert(0, sys.argv[1] + "/solutions")
 import numpy as np, tensorflow as tf, keras
 from model import MNISTModel
@@ -95,7 +93,7 @@ print(json.dumps(out))
 def timed(command: list[str], cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                          env=quiet_environment())
+                          env=grading_environment())
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
@@ -103,10 +101,14 @@ def timed(command: list[str], cwd: Path = REPO) -> tuple[float, subprocess.Compl
 
 
 def grade(target: Path | str, cache: Path, *extra: str) -> tuple[float, dict]:
+    """Seconds to grade ``target`` in a fresh grading process, and its results.json."""
     results = cache.parent / "results.json"
-    elapsed, _ = timed([sys.executable, "-m", "pytest", "grader/", "-q", "--target", str(target),
-                        "--train-cache", str(cache), "--results", str(results), "-p", "no:cacheprovider", *extra])
-    return elapsed, json.loads(results.read_text())
+    started = time.perf_counter()
+    run = grading_run(grader_args(target, results, "--train-cache", str(cache), *extra), results)
+    elapsed = time.perf_counter() - started
+    if run.returncode != 0:
+        raise SystemExit(f"grading {target} failed:\n{run.output[-3000:]}")
+    return elapsed, run.results
 
 
 def cpu_peak_gflops() -> tuple[float, float]:

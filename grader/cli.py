@@ -17,40 +17,33 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from grader.tf_runtime import QUIET_ENV  # noqa: E402 - no TensorFlow import yet
+from grader.errors import CourseError
+from grader.tf_runtime import QUIET_ENV
 
 for _name, _value in QUIET_ENV.items():
     os.environ.setdefault(_name, _value)
 
 
 def _build(args: argparse.Namespace) -> int:
-    from grader.markers import MarkerError, build_exercises, exercises_up_to_date
+    from grader.authoring.solution_markers import build_exercises, exercises_up_to_date
     from grader.paths import EXERCISES_DIR, SOLUTIONS_DIR
 
-    try:
-        if args.check:
-            stale = exercises_up_to_date(SOLUTIONS_DIR, EXERCISES_DIR)
-            if stale:
-                print(f"exercises/ is out of date: {', '.join(stale)} (run `course build`)", file=sys.stderr)
-                return 1
-            print("exercises/ matches a fresh build of solutions/")
-            return 0
-        written = build_exercises(SOLUTIONS_DIR, EXERCISES_DIR)
-    except MarkerError as error:
-        print(f"course build: {error}", file=sys.stderr)
-        return 2
+    if args.check:
+        stale = exercises_up_to_date(SOLUTIONS_DIR, EXERCISES_DIR)
+        if stale:
+            print(f"exercises/ is out of date: {', '.join(stale)} (run `course build`)", file=sys.stderr)
+            return 1
+        print("exercises/ matches a fresh build of solutions/")
+        return 0
+    written = build_exercises(SOLUTIONS_DIR, EXERCISES_DIR)
     print(f"wrote {len(written)} exercise stubs to {EXERCISES_DIR}")
     return 0
 
 
 def _release(args: argparse.Namespace) -> int:
-    from grader.release import leaked_solution_lines, write_release
+    from grader.authoring.release import leaked_solution_lines, write_release
 
-    try:
-        written = write_release(Path(args.destination))
-    except FileExistsError as error:
-        print(f"course release: {error}", file=sys.stderr)
-        return 2
+    written = write_release(Path(args.destination))
     leaks = leaked_solution_lines(Path(args.destination))
     if leaks:
         print(f"course release: reference code leaked into the release: {leaks[:3]}", file=sys.stderr)
@@ -63,11 +56,11 @@ def _train(args: argparse.Namespace) -> int:
     from grader.tf_runtime import import_tensorflow
 
     import_tensorflow()  # before the target's modules import it: no start-up log lines
-    from grader import run
+    from grader import train_pipeline
     from grader.target import Target, resolve_target
 
     target = Target(resolve_target(args.target))
-    trainer = run.train_cnn if args.model == "cnn" else run.train_keras
+    trainer = train_pipeline.train_cnn if args.model == "cnn" else train_pipeline.train_keras
     try:
         history = trainer(target, epochs=args.epochs, seed=args.seed)
     except NotImplementedError as error:
@@ -81,64 +74,48 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _notebooks(args: argparse.Namespace) -> int:
-    from grader.notebooks import NotebookBuildError, notebooks_up_to_date, write_notebooks
+    from grader.authoring.notebooks import notebooks_up_to_date, write_notebooks
 
-    try:
-        if args.check:
-            stale = notebooks_up_to_date()
-            if stale:
-                print(f"notebooks out of date: {', '.join(stale)} (run `course notebooks`)", file=sys.stderr)
-                return 1
-            print("notebooks/ matches a fresh build of solutions/ and the lesson text")
-            return 0
-        written = write_notebooks()
-    except NotebookBuildError as error:
-        print(f"course notebooks: {error}", file=sys.stderr)
-        return 2
+    if args.check:
+        stale = notebooks_up_to_date()
+        if stale:
+            print(f"notebooks out of date: {', '.join(stale)} (run `course notebooks`)", file=sys.stderr)
+            return 1
+        print("notebooks/ matches a fresh build of solutions/ and the lesson text")
+        return 0
+    written = write_notebooks()
     for path in written:
         print(f"wrote {path}")
     return 0
 
 
 def _autograder(args: argparse.Namespace) -> int:
-    from grader.otter_build import DEFAULT_OUTPUT, AutograderBuildError, build_autograder
+    from grader.authoring.otter_build import DEFAULT_OUTPUT, build_autograder
 
-    try:
-        path = build_autograder(Path(args.out) if args.out else DEFAULT_OUTPUT)
-    except AutograderBuildError as error:
-        print(f"course autograder: {error}", file=sys.stderr)
-        return 2
+    path = build_autograder(Path(args.out) if args.out else DEFAULT_OUTPUT)
     print(f"wrote {path} (upload it to Gradescope; grade locally with "
           f"`mkdir -p OUT && otter run -a {path} -o OUT SUBMISSION.ipynb`)")
     return 0
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from grader.notebook_extract import extract_modules
+    from grader.notebook.extract import extract_modules
 
-    try:
-        modules = extract_modules(Path(args.submission), Path(args.destination))
-    except (OSError, ValueError) as error:
-        print(f"course extract: {error}", file=sys.stderr)
-        return 2
+    modules = extract_modules(Path(args.submission), Path(args.destination))
     print(f"wrote {len(modules)} module(s) to {args.destination}: {', '.join(modules) or 'none'}; "
           f"grade them with `pytest grader/ --target {args.destination}`")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from grader.bulk import RunLocked, Settings, grade_class
+    from grader.bulk import Settings, grade_class
 
     if not Path(args.submissions).is_dir():
-        print(f"course grade: {args.submissions} is not a folder of submissions", file=sys.stderr)
-        return 2
+        raise CourseError(f"{args.submissions} is not a folder of submissions")
     settings = Settings(out=Path(args.out).resolve(), call_timeout=args.timeout, memory_mb=args.memory,
                         student_timeout=args.student_timeout)
     try:
         summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force)
-    except (RunLocked, ValueError) as error:
-        print(f"course grade: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("course grade: interrupted; the gradebook lists the students finished so far "
               "(run the same command again to grade the rest)", file=sys.stderr)
@@ -218,8 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``course`` command; its ``CourseError`` becomes ``course CMD: message``, exit 2."""
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except CourseError as error:
+        print(f"course {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

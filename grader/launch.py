@@ -1,253 +1,136 @@
-"""Grading runs (``python -m pytest grader/ ...``) forked from a warm process.
+"""The one way to start a grading run: ``python -m pytest grader/ --target FOLDER ...``.
 
-A grading run spends its first seconds importing TensorFlow, Keras, pytest and the
-checks, the same for every student. ``WarmGrader`` starts one server process,
-``python -m grader.launch``, that imports all of it once and then forks one child per
-run: the child sets the run's folder, environment and output file, runs
-``pytest.main(args)`` and exits with its code. So a class (or a corpus) pays for the
-imports once instead of once per submission.
+Every tool that grades does it through here: the bulk grader (``grader.bulk.student``),
+the notebook's ``check()`` (``grader.notebook.check``), the otter plugin
+(``grader.notebook.otter_plugin``), the project's tests and the benchmarks. So the
+command line (``grader_args``), the environment (``grading_environment``) and how a run
+ends (``GradingRun``) are decided once:
 
-Trust: the server and its children are grading processes, which never run student code
-(with ``--isolate`` student code runs only in the sandboxed workers a child starts, each
-a fresh process as before). Without ``--isolate`` a child imports the submission itself,
-as ``pytest grader/`` always does; the server is never touched by it, so the next child
-starts clean. The server imports no student code and runs no TensorFlow op before it
-forks (its thread pools start in each child).
+- ``start(args, ...)`` starts a run, in a fresh ``python -m pytest`` process or forked from
+  a ``WarmGrader`` (``grader.warm_grader``: TensorFlow and the checks imported once), and
+  returns a handle with ``wait``, ``send_signal``, ``kill`` and ``returncode``;
+- ``grade(args, results, ...)`` starts a run, waits for it (killing it past ``timeout``)
+  and returns its ``GradingRun``: exit code, output, and the ``results.json`` it wrote.
 
-Protocol: one JSON request per line on the server's stdin (``id``, ``args``, ``cwd``,
-``env``, ``output``); per request two JSON lines on its stdout, ``{"id", "pid"}`` after the
-fork and ``{"id", "exit"}`` (``os.waitstatus_to_exitcode``) when the child ends. The
-server is single-threaded (``select`` plus ``waitpid``), so forking is safe. The children
-stay in the caller's process group, so Ctrl-C interrupts them as it would a plain
-``pytest`` (the server ignores it); every child dies with the server
-(``PR_SET_PDEATHSIG``), and when its stdin closes (``close()``, or the client died) the
-server kills the runs still going and exits. (The server itself has no
-``PR_SET_PDEATHSIG``: that would tie it to the client's thread that started it, not to the
-client.)
+A run is a grading process: it decides the score, and with ``--isolate`` it runs no
+student code itself (see ``grader.isolation``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
-import signal
 import subprocess
 import sys
-import threading
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Protocol
 
-from grader.sandbox import die_with_parent
+from grader.errors import GraderCrashed
+from grader.paths import REPO_ROOT
+from grader.tf_runtime import quiet_environment
 
-#: How often the server looks for children that ended (seconds).
-_REAP_INTERVAL = 0.05
+if TYPE_CHECKING:
+    from grader.report import Scoreboard
+    from grader.warm_grader import WarmGrader
 
-
-class ServerGone(RuntimeError):
-    """The warm grader's server process ended."""
-
-
-class ForkedRun:
-    """One grading run forked by the server: ``pid``, ``returncode``, ``wait``,
-    ``send_signal`` and ``kill``, like ``subprocess.Popen``."""
-
-    def __init__(self):
-        self._started, self._ended = threading.Event(), threading.Event()
-        self.pid: int | None = None
-        self.returncode: int | None = None
-
-    def wait(self, timeout: float | None = None) -> int:
-        if not self._ended.wait(timeout):
-            raise subprocess.TimeoutExpired(f"grading run {self.pid}", timeout)
-        return self.returncode
-
-    def send_signal(self, signal_number: int) -> None:
-        if self.returncode is None and self.pid:
-            try:
-                os.kill(self.pid, signal_number)
-            except ProcessLookupError:
-                pass
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
+#: The checks' folder (``pytest grader/``).
+GRADER_DIR = Path(__file__).resolve().parent
+#: ``COURSE_TRAIN_CACHE=DIR``: runs that set no ``--train-cache`` reuse accuracy-bar runs from DIR.
+TRAIN_CACHE_ENV = "COURSE_TRAIN_CACHE"
 
 
-class WarmGrader:
-    """A server process that imported the grader once; ``start(...)`` forks a run."""
+def grader_args(target: str | Path, results: str | Path, *options: str, grader_dir: Path = GRADER_DIR,
+                quiet: bool = True) -> list[str]:
+    """pytest's arguments to grade ``target`` and write ``results``, then ``options``
+    (``-q`` first when ``quiet``: the tools show the grader's report, not pytest's dots)."""
+    args = [str(grader_dir), "--target", str(target), "--results", str(results), *(["-q"] if quiet else []),
+            "-p", "no:cacheprovider", *options]
+    if os.environ.get(TRAIN_CACHE_ENV) and "--train-cache" not in options:
+        args += ["--train-cache", os.environ[TRAIN_CACHE_ENV]]
+    return args
 
-    def __init__(self):
-        from grader.paths import REPO_ROOT
-        from grader.tf_runtime import quiet_environment
 
-        self._process = subprocess.Popen([sys.executable, "-m", "grader.launch"], cwd=REPO_ROOT,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                         env=quiet_environment(PYTHONDONTWRITEBYTECODE="1"))
-        self._runs: dict[int, ForkedRun] = {}
-        self._lock = threading.Lock()
-        self._next = 0
-        self._reader = threading.Thread(target=self._read_replies, daemon=True)
-        self._reader.start()
+def grading_environment(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a grading run: ``base`` (default ``os.environ``), TensorFlow's
+    logs off, no ``.pyc`` files written next to a submission, then ``extra``."""
+    return quiet_environment(base, PYTHONDONTWRITEBYTECODE="1", **extra)
 
-    def start(self, args: list[str], cwd: Path, env: Mapping[str, str], output: Path) -> ForkedRun:
-        """Fork ``pytest.main(args)`` in ``cwd`` with environment ``env``, stdout and
-        stderr to ``output``; returns once the child exists."""
-        with self._lock:
-            self._next += 1
-            run = self._runs[self._next] = ForkedRun()
-            request = {"id": self._next, "args": list(args), "cwd": str(cwd), "env": dict(env),
-                       "output": str(output)}
-            try:
-                self._process.stdin.write(json.dumps(request) + "\n")
-                self._process.stdin.flush()
-            except (BrokenPipeError, ValueError) as error:
-                raise ServerGone(f"the warm grader's server ended ({error})") from None
-        run._started.wait()
-        if run.pid is None:
-            raise ServerGone("the warm grader's server ended before forking the run")
-        return run
 
-    def _read_replies(self) -> None:
-        for line in self._process.stdout:
-            reply = json.loads(line)
-            run = self._runs.get(reply["id"])
-            if run is None:
-                continue
-            if "pid" in reply:
-                run.pid = reply["pid"]
-                run._started.set()
-            else:
-                run.returncode = reply["exit"]
-                run._ended.set()
-                with self._lock:
-                    self._runs.pop(reply["id"], None)
-        with self._lock:  # the server is gone: so are its children (PR_SET_PDEATHSIG)
-            for run in self._runs.values():
-                run.returncode = -9 if run.returncode is None else run.returncode
-                run._started.set()
-                run._ended.set()
-            self._runs.clear()
+class RunHandle(Protocol):
+    """A started run (``subprocess.Popen`` or ``grader.warm_grader.ForkedRun``)."""
 
-    def close(self) -> None:
-        """End the server (and any run still going: call this once the runs are done)."""
+    returncode: int | None
+
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, signal_number: int) -> None: ...
+    def kill(self) -> None: ...
+
+
+def start(args: list[str], *, output: Path, warm: "WarmGrader | None" = None, cwd: Path = REPO_ROOT,
+          env: Mapping[str, str] | None = None) -> RunHandle:
+    """Start ``pytest args`` with stdout and stderr to ``output``; fresh unless ``warm``."""
+    env = dict(env if env is not None else grading_environment())
+    if warm is not None:
+        return warm.start(args, cwd, env, output)
+    with open(output, "wb") as stream:
+        return subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=cwd, env=env,
+                                stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT)
+
+
+@dataclass
+class GradingRun:
+    """One finished run of ``pytest grader/``: its exit code, what it printed, its results.json."""
+
+    returncode: int
+    output: str
+    results: dict
+
+    @property
+    def board(self) -> "Scoreboard":
+        from grader.report import board_from_results
+
+        return board_from_results(self.results)
+
+    def exercise_scores(self) -> dict[str, float]:
+        """Exercise -> points scored."""
+        return {name: entry["score"] for name, entry in self.results["extra_data"]["exercises"].items()}
+
+    def failed_checks(self) -> list[dict]:
+        """The results.json entries of the checks that did not pass."""
+        return [test for test in self.results["tests"] if test["status"] != "passed"]
+
+
+def grade(args: list[str], results: Path, *, warm: "WarmGrader | None" = None, cwd: Path = REPO_ROOT,
+          env: Mapping[str, str] | None = None, timeout: float | None = None) -> GradingRun:
+    """Run ``pytest args`` (which write ``results``) to its end; ``subprocess.TimeoutExpired``
+    after killing it past ``timeout``; ``GraderCrashed`` if it wrote no results."""
+    with tempfile.NamedTemporaryFile(prefix="course-output-", suffix=".txt") as printed:
+        run = start(args, output=Path(printed.name), warm=warm, cwd=cwd, env=env)
         try:
-            self._process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self._process.wait(timeout=30)
+            returncode = run.wait(timeout)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-
-    def __enter__(self) -> "WarmGrader":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-# --- the server -------------------------------------------------------------------------
-
-def _preload() -> None:
-    """Import what every grading run imports: TensorFlow, Keras, pytest, the checks."""
-    import importlib
-
-    import pytest  # noqa: F401
-
-    from grader.tf_runtime import import_tensorflow
-
-    import_tensorflow()
-    import keras  # noqa: F401
-
-    import grader.plugin  # noqa: F401
-
-    for check in sorted(Path(__file__).resolve().parent.glob("test_*.py")):
-        importlib.import_module(f"grader.{check.stem}")
+            run.kill()
+            run.wait()
+            raise
+        output = Path(printed.name).read_text(errors="replace")
+    if not results.is_file():
+        raise GraderCrashed(f"the grader stopped without results (exit {returncode}):\n{output[-3000:]}")
+    return GradingRun(returncode, output, json.loads(results.read_text()))
 
 
-def _child(request: dict) -> None:
-    """In the forked child: become the run, then exit with pytest's code (never returns)."""
-    code = 70
-    try:
-        die_with_parent()
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C interrupts a run
-        output = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(output)
-        os.close(null)
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        import tempfile
-
-        tempfile.tempdir = None  # TMPDIR is the run's
-        import pytest
-
-        code = int(pytest.main(request["args"]))
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    except BaseException:  # noqa: BLE001 - report, then exit
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+def list_checks(grader_dir: Path = GRADER_DIR) -> list[dict]:
+    """Every grader check (``grader.check_spec.CheckSpec.listing``), in run order."""
+    with tempfile.TemporaryDirectory(prefix="course-checks-") as scratch:
+        listing = Path(scratch) / "checks.json"
+        args = [str(grader_dir), "--collect-only", "-q", "-p", "no:cacheprovider", "--list-checks", str(listing)]
+        output = Path(scratch) / "output.txt"
+        start(args, output=output, cwd=grader_dir.parent).wait()
+        if not listing.is_file():
+            raise GraderCrashed(f"could not list the grader's checks:\n{output.read_text(errors='replace')[-3000:]}")
+        return json.loads(listing.read_text())
 
 
-def _serve() -> None:
-    # Ctrl-C reaches the runs (same process group: pytest stops and says so), not the server.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _preload()
-    children: dict[int, int] = {}  # pid -> request id
-    requests = sys.stdin.buffer
-    pending = b""
-    while True:
-        if select.select([requests], [], [], _REAP_INTERVAL)[0]:
-            chunk = os.read(requests.fileno(), 1 << 16)
-            if not chunk:  # the client closed us, or died: so do the runs it started
-                _end(children)
-                return
-            pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                request = json.loads(line)
-                sys.stdout.flush()
-                pid = os.fork()
-                if pid == 0:
-                    _child(request)
-                children[pid] = request["id"]
-                _reply({"id": request["id"], "pid": pid})
-        while children:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            if pid in children:
-                _reply({"id": children.pop(pid), "exit": os.waitstatus_to_exitcode(status)})
-
-
-def _end(children: dict[int, int]) -> None:
-    """Kill the runs still going and reap every child."""
-    for pid in children:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for pid in children:
-        os.waitpid(pid, 0)
-
-
-def _reply(message: dict) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
-if __name__ == "__main__":
-    _serve()
+__all__ = ["GRADER_DIR", "TRAIN_CACHE_ENV", "grader_args", "grading_environment", "start", "grade",
+           "GradingRun", "list_checks"]

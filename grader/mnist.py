@@ -12,13 +12,14 @@ and verifies the SHA-256 of every array, so nothing is downloaded at run time::
 from __future__ import annotations
 
 import hashlib
-import zipfile
 import os
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from grader.errors import CourseError
 from grader.paths import MNIST_PATH
 
 #: SHA-256 of each array's raw bytes (independent of how the npz was zipped).
@@ -33,7 +34,7 @@ KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnis
 ALLOW_DOWNLOAD_ENV = "COURSE_ALLOW_DOWNLOAD"
 
 
-class MNISTDataError(RuntimeError):
+class MNISTDataError(CourseError, RuntimeError):
     """The MNIST file is missing, unreadable or not the real MNIST."""
 
 

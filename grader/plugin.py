@@ -1,13 +1,27 @@
 """The grader's pytest plugin: target options, points, clean messages, score table.
 
 Loaded by ``grader/conftest.py``. Every check in ``grader/test_<exercise>.py`` carries
-exactly one ``@pytest.mark.points(n)``; the exercise is the module's name. At the end of
-every run the plugin prints the score table and writes Gradescope's ``results.json``.
+exactly one ``@pytest.mark.points(n)``; its ``CheckSpec`` (``grader.check_spec``) is parsed
+once at collection. At the end of every run the plugin prints the score table and
+writes Gradescope's ``results.json``.
+
+Options beyond pytest's: ``--target``, ``--isolate`` and the worker's limits
+(``--worker-timeout``, ``--worker-memory``, ``--worker-incidents``; their defaults come
+from ``COURSE_WORKER_TIMEOUT``, ``COURSE_WORKER_MEMORY_MB``, ``COURSE_WORKER_INCIDENTS``),
+``--results``, the training cache, ``--grader-seed``, ``--exercise NAME`` (grade one
+exercise; repeatable) and ``--list-checks FILE`` (write every check's spec as JSON).
+
+A check that runs past its time limit is stopped by this plugin's own timer
+(``CheckTimedOut``, raised by SIGALRM in the check's thread; pytest-timeout only calls
+it), so its message is the same one line wherever it stopped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -17,21 +31,36 @@ import numpy as np
 import pytest
 
 from grader import __version__
-from grader.checks import CheckFailed, NotImplementedYet
-from grader.gateway import open_gateway, shared, staged_worker
-from grader.paths import EXERCISE_MODULES, REPO_ROOT
-from grader.train_cache import TrainCache
 from grader.atomic import write_json_atomic
-from grader.report import CheckResult, Scoreboard, failure_report, gradescope_results, score_table
+from grader.check_spec import (
+    DEFAULT_CHECK_TIMEOUT,
+    CheckSpec,
+    InvalidCheck,
+    is_check,
+    spec_of,
+)
+from grader.checking.expectations import CheckFailed
+from grader.checking.train_cache import TrainCache
+from grader.isolation import open_gateway, shared, staged_worker
+from grader.isolation.protocol import CallInterrupted
+from grader.paths import EXERCISE_MODULES, REPO_ROOT
+from grader.report import (
+    CheckResult,
+    Scoreboard,
+    failure_report,
+    gradescope_results,
+    score_table,
+)
 from grader.target import Target, resolve_target
-
-#: Default per-check time limit (seconds); training checks set their own.
-DEFAULT_CHECK_TIMEOUT = 60
-#: The module of the accuracy-bar checks (reported after the exercises).
-BARS_MODULE = "test_accuracy_bars.py"
 
 _BOARD = pytest.StashKey[Scoreboard]()
 _STARTED = pytest.StashKey[float]()
+_SPECS = pytest.StashKey[dict[str, CheckSpec]]()
+
+
+class CheckTimedOut(CallInterrupted):
+    """A check ran past its time limit (a ``BaseException``: ``except Exception`` in student
+    code cannot swallow it, and an in-process probe lets it through)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +78,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder of cached accuracy-bar runs (default: .grader_cache/)")
     group.addoption("--grader-seed", type=int, default=1234,
                     help="seed for the randomized checks and the training runs")
+    group.addoption("--worker-timeout", type=float, default=_env_number("COURSE_WORKER_TIMEOUT", float),
+                    help="with --isolate: seconds one call into student code may take (default 30)")
+    group.addoption("--worker-memory", type=int, default=_env_number("COURSE_WORKER_MEMORY_MB", int),
+                    help="with --isolate: MB of memory per worker (default 4096)")
+    group.addoption("--worker-incidents", default=os.environ.get("COURSE_WORKER_INCIDENTS") or None,
+                    help="with --isolate: append every worker fault and sandbox record to this JSON-lines file")
+    group.addoption("--exercise", action="append", default=[], choices=EXERCISE_MODULES,
+                    help="grade only this exercise's checks (repeatable)")
+    group.addoption("--list-checks", default=None,
+                    help="write every check's exercise, title, points and id to this JSON file")
+
+
+def _env_number(name: str, kind: type) -> float | int | None:
+    """The number in environment variable ``name``, or None (the worker's own default)."""
+    try:
+        return kind(os.environ[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _worker_options(config: pytest.Config) -> dict:
+    return {"timeout": config.getoption("--worker-timeout"), "memory_mb": config.getoption("--worker-memory"),
+            "incidents": config.getoption("--worker-incidents")}
 
 
 #: pytest's defaults for ``--tb`` and ``-r``; the grader prints each failure once itself.
@@ -77,37 +129,61 @@ def _grading(config: pytest.Config) -> bool:
     return any(path == here or path.parent == here for path in paths)
 
 
-def _exercise_of(item: pytest.Item) -> str:
-    """``@pytest.mark.points(n, exercise=...)``, else the module's name ``test_<exercise>``."""
-    marker = item.get_closest_marker("points")
-    if marker is not None and "exercise" in marker.kwargs:
-        return marker.kwargs["exercise"]
-    return Path(str(item.fspath)).stem.removeprefix("test_")
-
-
-def _is_check(item: pytest.Item) -> bool:
-    """A grader check: a test defined in this grader/ folder (not the project's tests)."""
-    return Path(str(item.fspath)).parent == Path(__file__).parent
-
-
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    errors = []
-    for item in filter(_is_check, items):
-        markers = list(item.iter_markers("points"))
-        if len(markers) != 1 or len(markers[0].args) != 1 or set(markers[0].kwargs) - {"exercise"}:
-            errors.append(f"{item.nodeid}: needs exactly one @pytest.mark.points(n[, exercise=...])")
+    """Parse every check's spec (all errors at once), keep the ``--exercise`` checks, and
+    put the accuracy bars (the only slow checks) last: every other result comes in seconds."""
+    specs, errors = {}, []
+    for item in filter(is_check, items):
+        try:
+            specs[item.nodeid] = spec_of(item)
+        except InvalidCheck as error:
+            errors.append(str(error))
             continue
-        if _exercise_of(item) not in EXERCISE_MODULES:
-            errors.append(f"{item.nodeid}: {_exercise_of(item)!r} is not an exercise module")
-        points = markers[0].args[0]
-        if isinstance(points, bool) or not isinstance(points, (int, float)) or points <= 0:
-            errors.append(f"{item.nodeid}: points must be a positive number, got {points!r}")
-        if item.get_closest_marker("timeout") is None:
+        if item.get_closest_marker("timeout") is None:  # so pytest-timeout calls our timer
             item.add_marker(pytest.mark.timeout(DEFAULT_CHECK_TIMEOUT))
     if errors:
         raise pytest.UsageError("grader checks without valid points:\n" + "\n".join(errors))
-    # The accuracy bars (the only slow checks) run last: every other result comes in seconds.
-    items.sort(key=lambda item: _is_check(item) and Path(str(item.fspath)).name == BARS_MODULE)
+    config.stash[_SPECS] = specs
+    wanted = config.getoption("--exercise")
+    if wanted:
+        dropped = [item for item in items if item.nodeid in specs and specs[item.nodeid].exercise not in wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
+    items.sort(key=lambda item: item.nodeid in specs and specs[item.nodeid].bar)
+
+
+def _spec(item: pytest.Item) -> CheckSpec | None:
+    return item.config.stash.get(_SPECS, {}).get(item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings) -> bool | None:
+    """A check's time limit: SIGALRM raises ``CheckTimedOut`` in the check."""
+    if _spec(item) is None or threading.current_thread() is not threading.main_thread():
+        return None  # not a check, or no signals here: pytest-timeout's own timer
+
+    def expire(signum, frame):
+        raise CheckTimedOut(f"time limit exceeded: this check took longer than its limit ({settings.timeout:g} s)")
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    item.stash[_TIMER] = True
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_cancel_timer(item: pytest.Item) -> bool | None:
+    if not item.stash.get(_TIMER, False):
+        return None
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    item.stash[_TIMER] = False
+    return True
+
+
+_TIMER = pytest.StashKey[bool]()
 
 
 @pytest.fixture(scope="session")
@@ -118,8 +194,9 @@ def target(pytestconfig: pytest.Config) -> Target:
 
 @pytest.fixture(scope="session")
 def student(pytestconfig: pytest.Config, target: Target):
-    """The gateway to the student's code (see ``grader.gateway``)."""
-    gateway = open_gateway(target, isolate=pytestconfig.getoption("--isolate"))
+    """The gateway to the student's code (see ``grader.isolation.protocol``)."""
+    isolate = pytestconfig.getoption("--isolate")
+    gateway = open_gateway(target, isolate, **(_worker_options(pytestconfig) if isolate else {}))
     yield gateway
     gateway.close()
 
@@ -127,9 +204,9 @@ def student(pytestconfig: pytest.Config, target: Target):
 @pytest.fixture(scope="session")
 def bar_gateway(pytestconfig: pytest.Config, target: Target, student):
     """``bar_gateway(modules)``: a context manager giving the gateway an accuracy bar trains
-    through; with ``--isolate`` a fresh worker holding only ``modules`` (``grader.bars``)."""
+    through; with ``--isolate`` a fresh worker holding only ``modules`` (``grader.checking.bar_scoring``)."""
     if pytestconfig.getoption("--isolate"):
-        return lambda modules: staged_worker(target, modules)
+        return lambda modules: staged_worker(target, modules, **_worker_options(pytestconfig))
     return lambda modules: shared(student)
 
 
@@ -178,35 +255,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.check_message = str(call.excinfo.value)
         if item.config.option.tbstyle in ("no", _PYTEST_TBSTYLE):  # else pytest shows the traceback
             report.longrepr = report.check_message
-    elif call.excinfo is not None and "Timeout" in call.excinfo.typename + str(call.excinfo.value)[:40]:
-        report.longrepr = f"time limit exceeded: this check took longer than its limit ({_limit(item)} s)"
-    if _is_check(item) and (report.when == "call" or report.failed or report.skipped):
-        _record(item, report)
+    elif call.excinfo is not None and call.excinfo.errisinstance(CheckTimedOut):
+        report.check_message = report.longrepr = str(call.excinfo.value)
+    spec = _spec(item)
+    if spec is not None and (report.when == "call" or report.failed or report.skipped):
+        _record(item.config.stash[_BOARD], spec, report)
 
 
-def _limit(item: pytest.Item) -> object:
-    marker = item.get_closest_marker("timeout")
-    return marker.args[0] if marker and marker.args else "?"
-
-
-def _record(item: pytest.Item, report: pytest.TestReport) -> None:
-    board = item.config.stash[_BOARD]
-    if any(check.name == item.nodeid for check in board.checks):
+def _record(board: Scoreboard, spec: CheckSpec, report: pytest.TestReport) -> None:
+    if any(check.name == spec.nodeid for check in board.checks):
         return  # setup already failed and was recorded
-    points = float(item.get_closest_marker("points").args[0])
+    points = spec.points
     passed = report.passed and report.when == "call"
     # A passed check may leave a note for results.json (a bar: the accuracy it reached).
     output = dict(report.user_properties).get("note", "") if passed else _message(report)
     board.checks.append(
         CheckResult(
-            exercise=_exercise_of(item),
-            name=item.nodeid,
+            exercise=spec.exercise,
+            name=spec.nodeid,
             max_score=points,
             score=points if passed else 0.0,
             status="passed" if passed else "failed",
             output=output,
             execution_time=report.duration,
-            bar=Path(str(item.fspath)).name == BARS_MODULE,
+            bar=spec.bar,
         )
     )
 
@@ -221,24 +293,20 @@ def _message(report: pytest.TestReport) -> str:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_TITLES] = {item.nodeid: _check_title(item) for item in session.items}
-
-
-_TITLES = pytest.StashKey[dict]()
-
-
-def _check_title(item: pytest.Item) -> str:
-    """A check's name for students: the first line of its docstring."""
-    doc = getattr(item.function, "__doc__", None) or item.name
-    return doc.strip().splitlines()[0]
+    """``--list-checks FILE``: every selected check's spec, in run order."""
+    listing = session.config.getoption("--list-checks")
+    if listing:
+        specs = session.config.stash.get(_SPECS, {})
+        checks = [specs[item.nodeid].listing() for item in session.items if item.nodeid in specs]
+        write_json_atomic(Path(listing), checks)
 
 
 def _finished_board(config: pytest.Config) -> Scoreboard:
-    titles = config.stash.get(_TITLES, {})
-    board = config.stash[_BOARD]
+    """The board with each check named by its title (a student reads titles, not node ids)."""
+    specs = config.stash.get(_SPECS, {})
     return Scoreboard([
-        CheckResult(**{**check.__dict__, "name": titles.get(check.name, check.name)})
-        for check in board.checks
+        CheckResult(**{**check.__dict__, "name": specs[check.name].title if check.name in specs else check.name})
+        for check in config.stash[_BOARD].checks
     ])
 
 

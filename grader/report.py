@@ -7,12 +7,10 @@ grader and the notebook track read the JSON back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from grader.paths import EXERCISE_MODULES
 
-
-#: How a stub's failure message ends (``grader.checks.NotImplementedYet``).
+#: How a stub's failure message ends (``grader.checking.expectations.NotImplementedYet``).
 NOT_IMPLEMENTED = ": not implemented yet"
 #: The tag of the accuracy bars in ``results.json``, and their group in the failure report.
 BAR_TAG = "accuracy bars"

@@ -3,7 +3,7 @@
 Each bar trains one exercise's code within the lesson's budget (5 epochs, batch 32),
 from initial weights the grader draws, with the grader's preprocessing, stopping as
 soon as the bar is met; the grader scores the trained weights with its own forward pass
-of the lesson's network (``grader.bars``). Each bar runs exactly one student module,
+of the lesson's network (``grader.checking.bar_scoring``). Each bar runs exactly one student module,
 paired with the grader's reference for the rest, so one exercise's code decides only
 its own bar (and, under ``--isolate``, runs in a worker holding only that module):
 
@@ -14,8 +14,8 @@ its own bar (and, under ``--isolate``, runs in a worker holding only that module
 
 import pytest
 
-from grader.bars import BarOutcome, run_bar
-from grader.checks import fail, value_of
+from grader.checking.bar_scoring import BarOutcome, run_bar
+from grader.checking.expectations import fail, value_of
 from grader.plain import ErrorRecord
 
 BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs

@@ -9,8 +9,8 @@ the answer equals.
 import numpy as np
 import pytest
 
-from grader import oracles
-from grader.checks import (
+from grader.checking import oracles
+from grader.checking.expectations import (
     ATOL_FLOAT32,
     RTOL_FLOAT32,
     call_text,
@@ -196,5 +196,5 @@ def test_activations_reject_bad_input(student):
     for x in BAD_RELU_INPUT:
         student_raises(student, MODULE, "relu", x)
     for _, args, kwargs in BAD_SOFTMAX_CALLS:
-        outcome = student.run("common.call", MODULE, "softmax", *args, **kwargs)
+        outcome = student.call("common.call", MODULE, "softmax", *args, **kwargs)
         expect_raises(outcome, call_text("softmax", args, kwargs), AXIS_ERRORS)

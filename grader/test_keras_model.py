@@ -11,8 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import describe, fail, value_of
-from grader.model_checks import expect_output_array, expect_probabilities, expect_settings, layer_settings
+from grader.checking.expectations import describe, fail, value_of
+from grader.checking.model_expectations import (
+    expect_output_array,
+    expect_probabilities,
+    expect_settings,
+    layer_settings,
+)
 
 BUILD = "build_keras_model()"
 BATCH = 8
@@ -65,7 +70,7 @@ def images(grader_seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def probed(student, images):
     """``models.keras_model`` on the batch: the model's description, or the builder's error."""
-    return student.run("models.keras_model", images)
+    return student.call("models.keras_model", images)
 
 
 def model_info(probed) -> dict:

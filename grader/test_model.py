@@ -15,9 +15,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import oracles
-from grader.checks import ATOL_FLOAT32, RTOL_FLOAT32, describe, expect_close, fail, value_of
-from grader.model_checks import (
+from grader.checking import oracles
+from grader.checking.expectations import (
+    ATOL_FLOAT32,
+    RTOL_FLOAT32,
+    describe,
+    expect_close,
+    fail,
+    value_of,
+)
+from grader.checking.model_expectations import (
     BATCH_AXIS_SOFTMAX,
     NO_SOFTMAX,
     expect_output_array,
@@ -74,7 +81,7 @@ def images(grader_seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def probed(student, images):
     """``models.mnist_model`` on the batch: the model's description, or the constructor's error."""
-    return student.run("models.mnist_model", images)
+    return student.call("models.mnist_model", images)
 
 
 def call_text(images: np.ndarray) -> str:

@@ -8,8 +8,14 @@ partial windows kept, zero padding...) and seeing which one the answer equals.
 import numpy as np
 import pytest
 
-from grader import oracles
-from grader.checks import expect_close, expect_untouched, fail, student_call, student_raises
+from grader.checking import oracles
+from grader.checking.expectations import (
+    expect_close,
+    expect_untouched,
+    fail,
+    student_call,
+    student_raises,
+)
 
 MODULE = "pooling"
 

@@ -10,7 +10,7 @@ the order, the batches and whether images and labels stayed paired.
 import numpy as np
 import pytest
 
-from grader.checks import (
+from grader.checking.expectations import (
     call_text,
     expect_array,
     expect_close,
@@ -93,7 +93,7 @@ OUT_OF_RANGE_PIXELS = [
 def test_normalize_rejects_out_of_range(student):
     """normalize rejects pixel values outside [0, 255] (or NaN) with ValueError, as its docstring says"""
     for _, images in OUT_OF_RANGE_PIXELS:
-        outcome = student.run("common.call", MODULE, "normalize", images)
+        outcome = student.call("common.call", MODULE, "normalize", images)
         expect_raises(outcome, call_text("normalize", (images,)), ("ValueError",), RANGE_HINT)
 
 
@@ -228,7 +228,7 @@ def run_make_datasets(student, batch_size=BATCH, **kwargs):
     __tracebackhide__ = True
     kwargs = {"batch_size": batch_size, **kwargs}
     what = call_text("make_datasets", ARRAYS, kwargs)
-    reply = value_of(student.run("datasets.make_datasets", *ARRAYS, **kwargs), what)
+    reply = value_of(student.call("datasets.make_datasets", *ARRAYS, **kwargs), what)
     if reply["returned"] != "pair":
         fail(what, f"expected a pair (train_ds, test_ds), got {reply['returned']}", "return train_ds, test_ds")
     for name in ("train", "test"):

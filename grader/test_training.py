@@ -2,15 +2,15 @@
 plus 8 for the CNN accuracy bar in ``test_accuracy_bars.py``).
 
 The Trainer runs on the grader's softmax-regression model (``grader.probes.training``)
-and every expected number comes from the NumPy oracle ``grader.training_oracle``, so a
+and every expected number comes from the NumPy oracle ``grader.checking.training_oracle``, so a
 bug in the student's MNISTModel cannot cost points here.
 """
 
 import numpy as np
 import pytest
 
-from grader import training_oracle as oracle
-from grader.checks import fail, value_of
+from grader.checking import training_oracle as oracle
+from grader.checking.expectations import fail, value_of
 
 #: Metric values are float32 in Keras; compare them with this relative tolerance.
 METRIC_RTOL = 1e-4
@@ -44,7 +44,7 @@ def make_weights(rng):
 
 def run(student, probe, *args, what):
     __tracebackhide__ = True
-    return value_of(student.run(f"training.{probe}", *args), what)
+    return value_of(student.call(f"training.{probe}", *args), what)
 
 
 def expect_metric(metrics, name, expected, what, hint=None):

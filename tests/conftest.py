@@ -1,42 +1,25 @@
 """Shared helpers of the project's own tests: run the real grader in a process of its own.
 
 Every run is ``pytest grader/ ...`` in a fresh process forked from one warm server
-(``grader.launch.WarmGrader``), which imported TensorFlow and the checks once for the
+(``grader.warm_grader.WarmGrader``), which imported TensorFlow and the checks once for the
 whole session: the same run as a plain ``python -m pytest grader/``, seconds cheaper.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import re
-import subprocess
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from grader.launch import WarmGrader
-from grader.tf_runtime import quiet_environment
+from grader.launch import GradingRun, grade, grader_args
+from grader.warm_grader import WarmGrader
 
 REPO = Path(__file__).resolve().parent.parent
 #: A line TensorFlow, absl or CUDA prints at start-up: never shown to a student.
 TF_LOG = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|cuInit|oneDNN custom operations|cuda drivers", re.M)
-
-
-@dataclass
-class GraderRun:
-    returncode: int
-    output: str
-    results: dict
-
-    def exercise_scores(self) -> dict[str, float]:
-        return {name: entry["score"] for name, entry in self.results["extra_data"]["exercises"].items()}
-
-    def failed_checks(self) -> list[dict]:
-        return [test for test in self.results["tests"] if test["status"] != "passed"]
-
 
 _WARM: list[WarmGrader] = []
 _WARM_LOCK = threading.Lock()
@@ -51,20 +34,11 @@ def warm_grader() -> WarmGrader:
         return _WARM[0]
 
 
-def run_grader(target, tmp_path: Path, *extra: str, cwd: Path = REPO, timeout: int = 1200) -> GraderRun:
+def run_grader(target, tmp_path: Path, *extra: str, cwd: Path = REPO, timeout: int = 1200) -> GradingRun:
     """``pytest grader/ --target TARGET`` as a student or instructor would run it."""
-    index = len(list(tmp_path.glob("results-*")))
-    results, printed = tmp_path / f"results-{index}.json", tmp_path / f"output-{index}.txt"
-    args = ["grader/", "--target", str(target), "--results", str(results), "-p", "no:cacheprovider", *extra]
-    run = warm_grader().start(args, cwd, quiet_environment(PYTHONDONTWRITEBYTECODE="1"), printed)
-    try:
-        returncode = run.wait(timeout)
-    except subprocess.TimeoutExpired:
-        run.kill()
-        raise
-    output = printed.read_text(errors="replace")
-    assert results.exists(), f"the grader wrote no results.json:\n{output[-3000:]}"
-    return GraderRun(returncode, output, json.loads(results.read_text()))
+    results = tmp_path / f"results-{len(list(tmp_path.glob('results-*')))}.json"
+    return grade(grader_args(target, results, *extra, grader_dir=Path("grader"), quiet=False), results,
+                 warm=warm_grader(), cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,11 @@ import textwrap
 
 import pytest
 
-from grader.markers import MarkerError, exercises_up_to_date, strip_solutions
+from grader.authoring.solution_markers import (
+    MarkerError,
+    exercises_up_to_date,
+    strip_solutions,
+)
 from grader.paths import EXERCISES_DIR, SOLUTIONS_DIR
 
 

@@ -26,11 +26,28 @@ import pytest
 from grader.bulk import Settings, grade_class
 from grader.bulk.gradebook import rebuild
 from grader.bulk.student import classify
-from grader.bulk.submissions import MAX_MEMBERS, Entry, InvalidSubmission, discover, stage
+from grader.bulk.submissions import (
+    MAX_MEMBERS,
+    Entry,
+    InvalidSubmission,
+    discover,
+    stage,
+)
+from grader.isolation.sandbox import UID_BASE
 from grader.paths import EXERCISE_MODULES, MNIST_PATH, REPO_ROOT, SOLUTIONS_DIR
-from grader.sandbox import UID_BASE
-from tests.attacks.corpus import (CASES, ENTRY_IDS, ESCAPE_FILES, MARKER_PARTS, VICTIM, build_class, messy,
-                                  non_utf8, symlink_out, zip_bomb, zip_slip)
+from tests.attacks.corpus import (
+    CASES,
+    ENTRY_IDS,
+    ESCAPE_FILES,
+    MARKER_PARTS,
+    VICTIM,
+    build_class,
+    messy,
+    non_utf8,
+    symlink_out,
+    zip_bomb,
+    zip_slip,
+)
 
 CALL_TIMEOUT = "10"
 MARKER = "".join(MARKER_PARTS).encode()
@@ -214,7 +231,7 @@ def test_a_notebook_entry_is_extracted(tmp_path):
 
 def test_a_notebook_without_the_extractor_is_invalid(tmp_path, monkeypatch):
     (tmp_path / "nina.ipynb").write_text("{}")
-    monkeypatch.setitem(sys.modules, "grader.notebook_extract", None)
+    monkeypatch.setitem(sys.modules, "grader.notebook.extract", None)
     with pytest.raises(InvalidSubmission, match="cannot read notebooks"):
         stage(Entry("nina", tmp_path / "nina.ipynb"), tmp_path / "staged")
 
@@ -273,7 +290,7 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     monkeypatch.setattr(student, "_run_grader", fake_grader)
     submissions, out = tmp_path / "submissions", tmp_path / "results"
     raw = os.fsdecode(b"\xff")
-    sources = {"\\xff": "import grader.checks\n", raw: "x = 1\n", "boom": "BOOM = 1\n"}
+    sources = {"\\xff": "import grader.checking.expectations\n", raw: "x = 1\n", "boom": "BOOM = 1\n"}
     for name, source in sources.items():
         (submissions / name).mkdir(parents=True)
         (submissions / name / "activations.py").write_text(source)
@@ -294,11 +311,11 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     assert "symbolic link" in rows["dave"]["reason"] and ".tar.gz archive" in rows["erin"]["reason"]
     assert summary["failed"] == {"boom": "RuntimeError: a bug in the grader"}
     # the flag, in every file
-    flag = "activations.py:1 imports the grader (grader.checks)"
+    flag = "activations.py:1 imports the grader (grader.checking.expectations)"
     assert rows["\\xff"]["flagged"] == flag and not any(row["flagged"] for row in list(rows.values())[1:])
     record = json.loads((out / "\\xff" / "grading.json").read_text())
     assert record["flagged"] and record["flags"] == [{"file": "activations.py", "line": 1,
-                                                      "reason": "imports the grader (grader.checks)"}]
+                                                      "reason": "imports the grader (grader.checking.expectations)"}]
     assert record["status"] == "graded" and record["entry"] == "\\xff"
     assert "## Flagged for review" in (out / "\\xff" / "feedback.md").read_text()
     assert f"- {flag}" in (out / "\\xff" / "feedback.md").read_text()

@@ -1,4 +1,4 @@
-"""``grader.cgroup`` on the real kernel: shared-memory bombs are OOM-killed inside a worker
+"""``grader.isolation.cgroup`` on the real kernel: shared-memory bombs are OOM-killed inside a worker
 cgroup and take nothing from the host; honest processes keep running; the process limit
 holds; groups are emptied and removed. Skipped (with the reason) where no cgroup can be
 made, as in a container with a read-only /sys/fs/cgroup."""
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.cgroup import WorkerCgroup, unavailable_reason
+from grader.isolation.cgroup import WorkerCgroup, unavailable_reason
 
 REPO = Path(__file__).resolve().parent.parent
 REASON = unavailable_reason()
@@ -80,7 +80,7 @@ class _ShmemWatch:
 
 def _run_joined(group: WorkerCgroup, code: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh Python that joins ``group`` as its first step (the worker's way)."""
-    prelude = "import json, sys\nfrom grader.cgroup import join\njoin(json.loads(sys.argv[1]))\n"
+    prelude = "import json, sys\nfrom grader.isolation.cgroup import join\njoin(json.loads(sys.argv[1]))\n"
     return subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code), json.dumps(group.join_spec())],
                           capture_output=True, text=True, timeout=timeout, cwd=REPO,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -193,7 +193,7 @@ def test_process_limit_holds_and_kill_all_empties_the_group(make):
         pytest.skip(f"no pids controller: {group.notes.get('pids')}")
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import json, os, sys, time
-        from grader.cgroup import join
+        from grader.isolation.cgroup import join
         join(json.loads(sys.argv[1]))
         started = 0
         for _ in range(50):
@@ -253,7 +253,7 @@ def test_join_without_rights_fails_loudly(make):
         pytest.skip("needs root to drop to an unprivileged user")
     done = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         import json, os, sys
-        from grader.cgroup import join
+        from grader.isolation.cgroup import join
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)
         try:

@@ -19,11 +19,22 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.markers import GENERATED_NOTE
-from grader.notebook_extract import MARKER, extract_modules, modules_from_cells, read_modules
-from grader.notebooks import KINDS, NotebookBuildError, module_parts, notebook_path, notebooks_up_to_date
+from grader.authoring.notebooks import (
+    KINDS,
+    NotebookBuildError,
+    module_parts,
+    notebook_path,
+    notebooks_up_to_date,
+)
+from grader.authoring.release import leaked_solution_lines
+from grader.authoring.solution_markers import GENERATED_NOTE
+from grader.notebook.extract import (
+    MARKER,
+    extract_modules,
+    modules_from_cells,
+    read_modules,
+)
 from grader.paths import EXERCISE_MODULES, EXERCISES_DIR, REPO_ROOT, SOLUTIONS_DIR
-from grader.release import leaked_solution_lines
 from tests.conftest import TF_LOG, run_grader
 from tests.test_grading import RUBRIC
 
@@ -194,7 +205,7 @@ def test_check_cells_on_untouched_stubs_say_not_implemented(tmp_path):
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory) -> Path:
-    from grader.otter_build import build_autograder
+    from grader.authoring.otter_build import build_autograder
 
     return build_autograder(tmp_path_factory.mktemp("autograder") / "autograder.zip")
 
@@ -226,7 +237,7 @@ def otter_scores(results: dict) -> dict[str, float]:
 
 
 def test_autograder_zip_is_deterministic_and_carries_the_rubric(autograder, tmp_path):
-    from grader.otter_build import build_autograder
+    from grader.authoring.otter_build import build_autograder
 
     again = build_autograder(tmp_path / "again.zip")
     assert again.read_bytes() == autograder.read_bytes()
@@ -242,7 +253,7 @@ def test_autograder_zip_is_deterministic_and_carries_the_rubric(autograder, tmp_
             # Each case only asks the grader: one otter_case call per case, no assertion of its own.
             assert test_file.count("otter_case(env,") == len(points) and "assert" not in test_file
         # otter runs the plugin that keeps the submission from running; Gradescope can import it.
-        assert json.loads(archive.read("otter_config.json"))["plugins"] == ["grader.otter_plugin.CoursePlugin"]
+        assert json.loads(archive.read("otter_config.json"))["plugins"] == ["grader.notebook.otter_plugin.CoursePlugin"]
         assert "files/grader/otter_plugin.py" in names
         run_otter = archive.read("run_otter.py").decode()
         assert '"files"))' in run_otter and run_otter.index("_sys.path.insert") < run_otter.index("from otter")
@@ -292,7 +303,7 @@ def test_otter_scores_a_partly_correct_notebook_exactly_like_pytest_grader(autog
 
 
 def test_release_carries_the_student_notebook_only():
-    from grader.release import RELEASED
+    from grader.authoring.release import RELEASED
 
     assert "notebooks/student" in RELEASED and not any(entry.startswith("notebooks/instructor") for entry in RELEASED)
     assert all(notebook_path(kind).is_file() for kind in KINDS)

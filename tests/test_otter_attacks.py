@@ -2,7 +2,7 @@
 
 Built from the committed (all-stub) student notebook; graded for real, with ``otter run``
 on a freshly built autograder zip and the real grader (``--isolate``). See
-``grader/otter_plugin.py`` for why none of them can work: otter never executes a cell of
+``grader/notebook/otter_plugin.py`` for why none of them can work: otter never executes a cell of
 the submission, and the score otter writes is the grader's, recomputed in otter's own
 process, which no submission code ever ran in.
 """
@@ -20,7 +20,13 @@ import nbformat
 import pytest
 
 from tests.test_grading import RUBRIC
-from tests.test_notebooks import exercise_module, otter_run, otter_scores, python_export, read_notebook
+from tests.test_notebooks import (
+    exercise_module,
+    otter_run,
+    otter_scores,
+    python_export,
+    read_notebook,
+)
 
 #: What every attack may earn: the stubs' score.
 ZERO = {name: 0 for name in RUBRIC}
@@ -29,10 +35,10 @@ ZERO = {name: 0 for name in RUBRIC}
 REBIND_CELL = '''\
 # Not an exercise cell: make every otter case pass, whatever the grader said.
 import sys as _sys
-import grader.notebook_check as _nc
+import grader.notebook.otter_cases as _nc
 
 _nc.otter_case = lambda *args, **kwargs: None
-_sys.modules["grader.notebook_check"].otter_case = _nc.otter_case
+_sys.modules["grader.notebook.otter_cases"].otter_case = _nc.otter_case
 '''
 
 #: Added to the first activations exercise cell (part of the graded module): when the
@@ -73,9 +79,9 @@ KITCHEN_SINK_CELL = '''\
 # Not an exercise cell: patch everything otter and the grader use, and rewrite files.
 import builtins, glob, json, os, sys, types
 
-fake = types.ModuleType("grader.notebook_check")
+fake = types.ModuleType("grader.notebook.otter_cases")
 fake.otter_case = lambda *args, **kwargs: None
-sys.modules["grader.notebook_check"] = fake
+sys.modules["grader.notebook.otter_cases"] = fake
 json.loads = lambda *args, **kwargs: {"tests": []}
 _open = builtins.open
 builtins.open = lambda *args, **kwargs: _open(*args, **kwargs)
@@ -85,7 +91,7 @@ for test_file in glob.glob("tests/*.py") + glob.glob("../source/tests/*.py"):
     with _open(test_file, "w") as handle:
         handle.write(text.replace("otter_case(env,", "(lambda *a: None)("))
 os.makedirs("grader", exist_ok=True)
-with _open("grader/notebook_check.py", "a") as handle:
+with _open("grader/notebook/otter_cases.py", "a") as handle:
     handle.write("\\notter_case = lambda *args, **kwargs: None\\n")
 with _open("results.json", "w") as handle:
     json.dump({"score": 100}, handle)
@@ -139,7 +145,7 @@ def uploaded_files_zip(path: Path, marker: Path) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.write(notebook, "mnist_course.ipynb")
         archive.writestr("grader/__init__.py", "")
-        archive.writestr("grader/notebook_check.py", fake)
+        archive.writestr("grader/notebook/otter_cases.py", fake)
         archive.writestr("tests/activations.py", "OK_FORMAT = False\nname = 'activations'\n")
         archive.writestr(".OTTER_LOG", pickle.dumps(_Unpickled(marker)))
         archive.writestr("numpy.py", f"import pathlib\npathlib.Path({str(marker)!r}).write_text('imported')\n")
@@ -148,7 +154,7 @@ def uploaded_files_zip(path: Path, marker: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory) -> Path:
-    from grader.otter_build import build_autograder
+    from grader.authoring.otter_build import build_autograder
 
     return build_autograder(tmp_path_factory.mktemp("autograder") / "autograder.zip")
 
@@ -216,7 +222,7 @@ def test_gradescope_entry_point_imports_the_plugin_from_the_zip(autograder, tmp_
 def test_the_kernel_check_accepts_otter_s_cells_only():
     from otter.execute.preprocessor import EXPORT_CELL_SOURCE, INIT_CELL_SOURCE
 
-    from grader.notebook_check import PLACEHOLDER_CELL, foreign_cells
+    from grader.notebook.otter_cases import PLACEHOLDER_CELL, foreign_cells
 
     init = INIT_CELL_SOURCE.format(notebook_name="notebook_ab12", test_dir="./tests",
                                    logging_server_host="localhost", logging_server_port=4242)
@@ -232,7 +238,7 @@ def test_the_kernel_check_accepts_otter_s_cells_only():
 
 
 def test_a_case_fails_without_the_plugin_s_verdict(monkeypatch):
-    from grader.notebook_check import VERDICT_ENV, otter_case, use_verdict
+    from grader.notebook.otter_cases import VERDICT_ENV, otter_case, use_verdict
 
     monkeypatch.delenv(VERDICT_ENV, raising=False)
     with pytest.raises(AssertionError, match="ran in the grading kernel"):

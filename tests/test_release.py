@@ -3,8 +3,12 @@
 import subprocess
 import sys
 
+from grader.authoring.release import (
+    leaked_solution_lines,
+    solution_lines,
+    write_release,
+)
 from grader.paths import REPO_ROOT
-from grader.release import leaked_solution_lines, solution_lines, write_release
 
 
 def test_release_has_no_solution_code_and_grades_the_stubs(tmp_path):

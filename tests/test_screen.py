@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from grader.bulk.screen import MAX_PLAUSIBLE_BYTES, PROBE_IDS, Flag, flags_text, screen, screen_source
+from grader.bulk.screen import (
+    MAX_PLAUSIBLE_BYTES,
+    PROBE_IDS,
+    Flag,
+    flags_text,
+    screen,
+    screen_source,
+)
 from grader.bulk.submissions import InvalidSubmission, discover, stage
-from grader.notebook_extract import extract_modules
+from grader.notebook.extract import extract_modules
 from grader.paths import EXERCISE_MODULES, EXERCISES_DIR, REPO_ROOT, SOLUTIONS_DIR
 from tests.attacks.corpus import CASES, build_class
 from tests.corpus.build import materialize
@@ -21,7 +28,7 @@ from tests.corpus.mistakes import MISTAKES
 #: The attack cases whose code reaches for the grader, and what the screen must say; every
 #: other case of the corpus (a case added later too) must not be flagged.
 FLAGGED_CASES = {
-    "patch-grader": "imports the grader (grader.checks)",
+    "patch-grader": "imports the grader (grader.checking.expectations)",
     "patch-pytest": "reads or writes sys.modules",
     "read-data-cache": "runs dynamic code (__import__)",
     "registry-bars": "names the grader's probe registry (_REGISTRY)",
@@ -40,7 +47,7 @@ def reasons(source: str) -> list[str]:
 
 POSITIVE = [
     # the grader and the worker's __main__
-    ("import grader.checks", "imports the grader (grader.checks)"),
+    ("import grader.checking.expectations", "imports the grader (grader.checking.expectations)"),
     ("from grader import plain", "imports the grader (grader)"),
     ("from grader.probes import common", "imports the grader (grader.probes)"),
     ("import importlib\nimportlib.import_module('grader.report')", "imports the grader (grader.report)"),
@@ -158,10 +165,10 @@ def test_honest_code_next_to_each_reason_is_not_flagged(source):
 
 
 def test_flags_name_the_file_and_the_line():
-    source = "import numpy as np\n\n\ndef relu(x):\n    import grader.checks\n    return np.maximum(x, 0)\n"
+    source = "import numpy as np\n\n\ndef relu(x):\n    import grader.checking.expectations\n    return np.maximum(x, 0)\n"
     assert screen_source(source, "activations.py") == [
-        Flag("activations.py", 5, "imports the grader (grader.checks)")]
-    assert flags_text(screen_source(source, "activations.py")) == "activations.py:5 imports the grader (grader.checks)"
+        Flag("activations.py", 5, "imports the grader (grader.checking.expectations)")]
+    assert flags_text(screen_source(source, "activations.py")) == "activations.py:5 imports the grader (grader.checking.expectations)"
     repeated = "import sys\n" + "sys.modules.clear()\n" * 50
     assert screen_source(repeated, "model.py") == [Flag("model.py", 2, "reads or writes sys.modules")]
 

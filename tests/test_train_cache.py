@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from grader.checking.train_cache import TrainCache
 from grader.paths import SOLUTIONS_DIR
-from grader.train_cache import TrainCache
 from tests.conftest import run_grader
 
 SETTINGS = {"kind": "keras", "seed": 1}

@@ -1,4 +1,4 @@
-"""The sandboxed worker (``grader.worker``, ``grader.sandbox``), with real processes.
+"""The sandboxed worker (``grader.isolation``: worker handle, zygote, sandbox), with real processes.
 
 One gateway serves the whole module (a worker start imports TensorFlow, ~5 s); the
 tests that kill it also check that the next call gets a fresh worker.
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grader.isolation.worker_handle import FLOOD_BYTES, WorkerGateway
 
 from grader import plain
+from grader.isolation.sandbox import UID_BASE
 from grader.paths import MNIST_PATH, REPO_ROOT, SOLUTIONS_DIR
 from grader.plain import ErrorRecord
 from grader.probes import reply_limit
-from grader.sandbox import UID_BASE
 from grader.target import Target
-from grader.worker import FLOOD_BYTES, WorkerGateway
 from tests.conftest import run_grader
 
 CALL_TIMEOUT = 4.0
@@ -163,7 +163,7 @@ def gateway(folder, incidents):
 
 
 def call(gateway, function, *args):
-    return gateway.run("common.call", "activations", function, *args)
+    return gateway.call("common.call", "activations", function, *args)
 
 
 def sandbox_applies(gateway, feature: str) -> None:
@@ -211,7 +211,7 @@ def test_a_hang_times_out_and_the_next_call_gets_a_fresh_worker(gateway):
 
 
 def test_a_call_can_get_a_longer_limit(gateway):
-    reply = gateway.run("common.call", "activations", "loop", np.zeros(1), timeout=CALL_TIMEOUT + 2)
+    reply = gateway.call("common.call", "activations", "loop", np.zeros(1), timeout=CALL_TIMEOUT + 2)
     assert f"{CALL_TIMEOUT + 2:g} s" in reply.message
 
 

@@ -5,10 +5,10 @@
 - ``feedback``     the student's ``feedback.md``
 - ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
 - ``layout``       the names of the class-level result files
-- ``run``          the whole class: parallel, resumable, with a progress bar
+- ``class_run``    the whole class: parallel, resumable, with a progress bar
 """
 
-from grader.bulk.run import RunLocked, grade_class
+from grader.bulk.class_run import RunLocked, grade_class
 from grader.bulk.student import Settings
 
 __all__ = ["grade_class", "Settings", "RunLocked"]

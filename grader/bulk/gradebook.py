@@ -4,7 +4,7 @@
 ``results.json`` for the failed checks) and writes, atomically:
 
 - ``gradebook.csv``: id, points per exercise, total, status, seconds, reason, flagged
-  (what the static screen found, ``model.py:12 imports the grader (grader.checks); ...``,
+  (what the static screen found, ``model.py:12 imports the grader (grader.checking.expectations); ...``,
   or empty);
 - ``summary.json`` and ``summary.md``: how many students per status, mean and median of
   the totals, a text histogram of the totals, the checks failed most often, the flagged

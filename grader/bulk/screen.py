@@ -56,7 +56,7 @@ class Flag:
     reason: str
 
     def text(self) -> str:
-        """``model.py:12 imports the grader (grader.checks)``."""
+        """``model.py:12 imports the grader (grader.checking.expectations)``."""
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where} {self.reason}"
 

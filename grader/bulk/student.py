@@ -5,7 +5,7 @@ The grader runs as its own process, exactly as an instructor would run it by han
     python -m pytest <repo>/grader --target <staged folder> --isolate --results ...
            --train-cache <RESULTS>/.train_cache -p no:cacheprovider -q
 
-so every probe runs in a sandboxed worker (``grader.worker``), and nothing the student
+so every probe runs in a sandboxed worker (``grader.isolation``), and nothing the student
 wrote runs in this process or in the pytest process. The workers report their faults
 to an incidents file (``COURSE_WORKER_INCIDENTS``), from which the student's status
 comes: ``memory``, ``timeout`` or ``crashed`` if any call ran out of memory, out of
@@ -39,14 +39,12 @@ from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.feedback import feedback_text
 from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
-from grader.launch import ForkedRun, WarmGrader
-from grader.paths import REPO_ROOT
+from grader.launch import RunHandle, grader_args, grading_environment, start
 from grader.report import Scoreboard, gradescope_results
-from grader.tf_runtime import quiet_environment
-from grader.worker import ENV_INCIDENTS, ENV_MEMORY, ENV_TIMEOUT
+from grader.warm_grader import WarmGrader
 
 STATUSES = ("graded", "timeout", "memory", "crashed", "invalid")
-#: Worker fault types (``grader.worker``) and the student status each implies, by priority.
+#: Worker fault types (``grader.isolation.worker_handle``) and the student status each implies, by priority.
 FAULT_STATUS = (
     ("memory", {"WorkerMemory", "MemoryError"}),
     ("timeout", {"WorkerTimeout"}),
@@ -121,12 +119,12 @@ def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> d
 
 def _run_grader(work: Path, settings: Settings, launcher: WarmGrader) -> tuple[dict, dict]:
     results_path, incidents = work / "results.json", work / "incidents.jsonl"
-    args = [str(REPO_ROOT / "grader"), "--target", str(work / "submission"), "--isolate",
-            "--results", str(results_path), "--train-cache", str(settings.out / ".train_cache"),
-            "-p", "no:cacheprovider", "-q"]
-    env = {**quiet_environment(), ENV_TIMEOUT: str(settings.call_timeout), ENV_MEMORY: str(settings.memory_mb),
-           ENV_INCIDENTS: str(incidents), "TMPDIR": str(work / "tmp"), "PYTHONDONTWRITEBYTECODE": "1"}
-    process = launcher.start(args, work, env, work / "grader-output.txt")
+    args = grader_args(work / "submission", results_path, "--isolate",
+                       "--train-cache", str(settings.out / ".train_cache"),
+                       "--worker-timeout", str(settings.call_timeout), "--worker-memory", str(settings.memory_mb),
+                       "--worker-incidents", str(incidents))
+    process = start(args, output=work / "grader-output.txt", warm=launcher, cwd=work,
+                    env=grading_environment(TMPDIR=str(work / "tmp")))
     timed_out = _wait(process, settings.student_timeout)
     if process.returncode == PYTEST_INTERRUPTED and not timed_out:
         raise Interrupted(f"the grader was interrupted ({process.returncode})")
@@ -147,7 +145,7 @@ def _run_grader(work: Path, settings: Settings, launcher: WarmGrader) -> tuple[d
     return record, results or _empty_results(reason)
 
 
-def _wait(process: ForkedRun, limit: float) -> bool:
+def _wait(process: RunHandle, limit: float) -> bool:
     """Wait for pytest; past ``limit`` interrupt it (it still writes results). True if so."""
     try:
         process.wait(timeout=limit)

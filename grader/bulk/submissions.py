@@ -23,7 +23,7 @@ ignored, an archive may declare at most ``MAX_MEMBERS`` members and
 ``MAX_ARCHIVE_BYTES`` of content, and no file is read past ``MAX_MODULE_BYTES``
 (``MAX_NOTEBOOK_BYTES`` for a notebook), whatever its header claims. File names that
 are not UTF-8 are fine: they are only compared with the module names. A notebook is
-turned into modules by ``grader.notebook_extract.extract_modules``.
+turned into modules by ``grader.notebook.extract.extract_modules``.
 """
 
 from __future__ import annotations
@@ -237,10 +237,10 @@ def _stage_notebook(files: list[_File], dest: Path, notes: list[str]) -> None:
     if not notebooks:
         raise InvalidSubmission("no exercise modules found (expected some of: " + ", ".join(sorted(MODULE_FILES)) + ")")
     try:
-        from grader.notebook_extract import extract_modules
+        from grader.notebook.extract import extract_modules
     except ImportError:
         raise InvalidSubmission("a notebook submission, but this grader cannot read notebooks "
-                                "(grader.notebook_extract is missing)") from None
+                                "(grader.notebook.extract is missing)") from None
     try:
         data = notebooks[0].read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as error:

@@ -5,7 +5,7 @@ from a seed the submission cannot know); never a test image or label. ``*_start`
 builds the model, puts those weights into its Conv2D/Dense layers and sets up the
 training step; each ``advance`` trains ``steps`` more batches of 32 and returns
 ``{"steps": total, "weights": [kernel, bias, ...]}``. The grader scores the weights with
-its own forward pass of the lesson's network (``grader.bars``), so the student's
+its own forward pass of the lesson's network (``grader.checking.bar_scoring``), so the student's
 ``call()`` never decides a bar, and a forged reply can pass only by carrying weights
 that really classify MNIST. Preprocessing is the grader's own (pixels / 255 as float32).
 

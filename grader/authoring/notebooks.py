@@ -9,7 +9,7 @@
 
 Each top-level part of a solution module (its docstring and imports, then every
 function or class) becomes one exercise cell whose first line is the marker
-``# [module.py i/n]`` (``grader.notebook_extract``). The build checks that joining the
+``# [module.py i/n]`` (``grader.notebook.extract``). The build checks that joining the
 parts gives back the module byte for byte, so extracting the instructor notebook
 reproduces ``solutions/``. Cell ids and metadata are fixed, so a build is byte-identical
 to the last one: ``notebooks_up_to_date`` compares the committed files with a fresh
@@ -30,9 +30,10 @@ from pathlib import Path
 import nbformat
 from nbformat import v4
 
-from grader import lesson_text
-from grader.markers import strip_solutions
-from grader.notebook_extract import join_parts, marker_line
+from grader.authoring import lesson_text
+from grader.authoring.solution_markers import strip_solutions
+from grader.errors import CourseError
+from grader.notebook.extract import join_parts, marker_line
 from grader.paths import EXERCISE_MODULES, REPO_ROOT, SOLUTIONS_DIR
 
 NOTEBOOK_NAME = "mnist_course.ipynb"
@@ -43,7 +44,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 OTTER_IGNORE = "otter_ignore"
 
 
-class NotebookBuildError(ValueError):
+class NotebookBuildError(CourseError, ValueError):
     """A solution module the notebook cannot be built from."""
 
 
@@ -154,7 +155,7 @@ def build_notebook(kind: str, solutions_dir: Path = SOLUTIONS_DIR) -> nbformat.N
     notebook.metadata = {
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},
-        "course": {"kind": kind, "generated_by": "course notebooks (grader/notebooks.py); do not edit"},
+        "course": {"kind": kind, "generated_by": "course notebooks (grader/authoring/notebooks.py); do not edit"},
     }
     nbformat.validate(notebook)
     return notebook

@@ -12,8 +12,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from grader.markers import BEGIN, END
+from grader.authoring.solution_markers import BEGIN, END
+from grader.errors import CourseError
 from grader.paths import REPO_ROOT, SOLUTIONS_DIR
+
+
+class ReleaseError(CourseError, FileExistsError):
+    """The release's destination exists already."""
 
 #: Top-level entries a student release carries.
 RELEASED = ("exercises", "grader", "data_cache", "notebooks/student", "pyproject.toml", "README.md",
@@ -26,7 +31,7 @@ def write_release(destination: Path) -> list[Path]:
     """Copy the student-facing files into ``destination`` (which must not exist)."""
     destination = Path(destination)
     if destination.exists():
-        raise FileExistsError(f"{destination} already exists; choose a new folder")
+        raise ReleaseError(f"{destination} already exists; choose a new folder")
     tracked = _tracked_files()
     written = []
     for relative in tracked:

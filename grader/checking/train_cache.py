@@ -2,7 +2,7 @@
 
 An entry is stored under a key of everything the run depends on: the bar's settings,
 the seed, the grader's version and bar code, TensorFlow's and Keras's versions, and
-the content of the student modules the run uses (``grader.bars.bar_modules``). Under
+the content of the student modules the run uses (``grader.checking.bar_scoring.bar_modules``). Under
 ``--isolate`` the run's worker holds exactly those files and nothing else of the
 submission, so the key covers all it could read; nothing the worker reports (such as a
 list of files it imported) is consulted. In-process (a student's own machine) the run

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.checks import fail, value_of
+from grader.checking.expectations import fail, value_of
 from grader.plain import Opaque
 
 #: Rows of a softmax output sum to 1 up to float32 rounding.

@@ -33,7 +33,12 @@ import re
 from pathlib import Path
 from typing import Iterable
 
+from grader.errors import CourseError
 from grader.paths import EXERCISE_MODULES
+
+
+class ExtractError(CourseError, ValueError):
+    """A file that is not a course notebook (or its ``.py`` export)."""
 
 #: ``# [convolution.py 5/7]``: module, part number, number of parts.
 MARKER = re.compile(r"^#\s*\[(?P<module>\w+)\.py\s+(?P<part>\d+)\s*/\s*(?P<parts>\d+)\]\s*$")
@@ -130,7 +135,7 @@ def cells_of_notebook(path: Path) -> list[str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable notebook: {error}") from error
+        raise ExtractError(f"{path} is not a readable notebook: {error}") from error
     sources = []
     for cell in data.get("cells", []) if isinstance(data, dict) else []:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -154,7 +159,7 @@ def read_modules(path: str | Path) -> dict[str, str]:
         if not modules and path.stem in EXERCISE_MODULES:
             modules = {path.stem: text}
         return modules
-    raise ValueError(f"{path.name}: expected a .ipynb notebook or a .py file")
+    raise ExtractError(f"{path.name}: expected a .ipynb notebook or a .py file")
 
 
 def write_modules(modules: dict[str, str], dest_folder: str | Path) -> list[str]:

@@ -18,7 +18,7 @@ autograder's ``otter_config.json``, makes sure none of it ever runs:
     notebook or script of the same name.
 
     Then it grades: the exercise modules are extracted from the bytes as text
-    (``grader.notebook_extract``) into a private folder (mode 0700) and graded by
+    (``grader.notebook.extract``) into a private folder (mode 0700) and graded by
     ``python -m pytest grader/ --target CODE --isolate --results RESULTS`` (the
     autograder's own copy of the grader), so student code runs only in the grader's
     sandboxed worker (as root: a dedicated unprivileged uid that cannot read or write
@@ -35,7 +35,7 @@ autograder's ``otter_config.json``, makes sure none of it ever runs:
     otter's process against the in-memory verdict. So the score otter writes is the
     grader's, check for check, whatever happened in the kernel.
 
-In the kernel each case (``grader.notebook_check.otter_case``) also refuses to pass
+In the kernel each case (``grader.notebook.otter_cases.otter_case``) also refuses to pass
 unless the kernel's input history holds nothing but otter's cells and this plugin's
 comment cell, and the verdict file exists: an autograder without the plugin gives 0.
 """
@@ -48,7 +48,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -56,9 +55,10 @@ import nbformat
 from otter.plugins import AbstractOtterPlugin
 from otter.run.run_autograder.utils import OtterRuntimeError
 
-from grader.notebook_check import GRADER_DIR, PLACEHOLDER_CELL, TRAIN_CACHE_ENV, VERDICT_ENV, use_verdict
-from grader.notebook_extract import read_modules, write_modules
-from grader.tf_runtime import quiet_environment
+from grader.errors import GraderCrashed
+from grader.launch import GRADER_DIR, grade, grader_args, grading_environment
+from grader.notebook.extract import read_modules, write_modules
+from grader.notebook.otter_cases import PLACEHOLDER_CELL, VERDICT_ENV, use_verdict
 
 #: Largest submission file read (a notebook with pictures is a few MB).
 MAX_SUBMISSION_BYTES = 100 << 20
@@ -70,7 +70,7 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 class CoursePlugin(AbstractOtterPlugin):
     """See the module docstring. Listed in ``otter_config.json`` as
-    ``grader.otter_plugin.CoursePlugin``."""
+    ``grader.notebook.otter_plugin.CoursePlugin``."""
 
     def __init__(self, submission_path, submission_metadata, plugin_config):
         super().__init__(submission_path, submission_metadata, plugin_config)
@@ -201,14 +201,6 @@ def placeholder_notebook() -> nbformat.NotebookNode:
                                     metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}})
 
 
-def grader_command(grader_dir: Path, code: Path, results: Path) -> list[str]:
-    command = [sys.executable, "-m", "pytest", str(grader_dir), "--target", str(code), "--isolate",
-               "--results", str(results), "-q", "-p", "no:cacheprovider"]
-    if os.environ.get(TRAIN_CACHE_ENV):
-        command += ["--train-cache", os.environ[TRAIN_CACHE_ENV]]
-    return command
-
-
 def grade_submission(data: bytes, name: str, private: Path, grader_dir: Path) -> dict:
     """Extract the exercise modules from ``data`` (as text) and grade them, isolated."""
     copy = private / "submission" / Path(name).name
@@ -222,19 +214,15 @@ def grade_submission(data: bytes, name: str, private: Path, grader_dir: Path) ->
     finally:
         copy.unlink()
     results = private / "results.json"
-    env = {key: value for key, value in os.environ.items() if key != VERDICT_ENV}
-    env = quiet_environment(env, PYTHONDONTWRITEBYTECODE="1")
-    command = grader_command(grader_dir, code, results)
+    env = grading_environment({key: value for key, value in os.environ.items() if key != VERDICT_ENV})
     try:
-        done = subprocess.run(command, cwd=grader_dir.parent, env=env, capture_output=True, text=True,
-                              timeout=GRADER_TIMEOUT, stdin=subprocess.DEVNULL)
-        output = done.stdout + done.stderr
+        run = grade(grader_args(code, results, "--isolate", grader_dir=grader_dir), results,
+                    cwd=grader_dir.parent, env=env, timeout=GRADER_TIMEOUT)
     except subprocess.TimeoutExpired:
-        output = f"the grader ran longer than {GRADER_TIMEOUT} s"
-    try:
-        graded = json.loads(results.read_text())
-    except (OSError, ValueError):
-        return verdict_of_error(f"the grader stopped without results:\n{output[-2000:]}", name, data)
+        return verdict_of_error(f"the grader ran longer than {GRADER_TIMEOUT} s", name, data)
+    except (GraderCrashed, ValueError) as error:
+        return verdict_of_error(str(error)[-2000:], name, data)
+    graded, output = run.results, run.output
     tests = [{"name": str(test.get("name")), "status": str(test.get("status")), "output": str(test.get("output") or "")}
              for test in graded.get("tests", [])]
     return {"submission": name, "sha256": hashlib.sha256(data).hexdigest(), "error": None,

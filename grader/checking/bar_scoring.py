@@ -12,7 +12,7 @@ after one epoch). No test image or label ever leaves this process, and the stude
 
 Each run gets a gateway from ``open_gateway(modules)``: under ``--isolate`` a fresh worker
 whose staged submission holds only ``modules`` (the files the run may read), which is
-also exactly what the training cache is keyed by (``grader.train_cache``).
+also exactly what the training cache is keyed by (``grader.checking.train_cache``).
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import ContextManager
 
 import numpy as np
 
+from grader.checking.train_cache import TrainCache
 from grader.mnist import load_data
 from grader.plain import ErrorRecord
 from grader.probes.bars import WEIGHT_SHAPES
-from grader.train_cache import TrainCache
 
 STEPS_PER_EPOCH = 60000 // 32  # 1875 batches of 32
 MAX_EPOCHS = 5
@@ -177,15 +177,15 @@ def _train(gateway, kind, bar, seed, model_from, trainer_from, progress: Progres
     (x_train, y_train), (x_test, y_test) = load_data()
     weights = initial_weights(kind, np.random.default_rng(secrets.randbits(128)))
     if kind == "cnn":
-        reply = gateway.run("bars.cnn_start", x_train, y_train, weights, seed, model_from, trainer_from)
+        reply = gateway.call("bars.cnn_start", x_train, y_train, weights, seed, model_from, trainer_from)
     else:
-        reply = gateway.run("bars.keras_start", x_train, y_train, weights, seed)
+        reply = gateway.call("bars.keras_start", x_train, y_train, weights, seed)
     done = 0
     if not isinstance(reply, ErrorRecord):  # the model and trainer exist: a stub never gets here
         progress(f"training for the {bar:.0%} bar, up to {MAX_EPOCHS} epochs (about a minute on a laptop)...")
     for epochs in ([] if isinstance(reply, ErrorRecord) else EVALUATE_AT):
         target = round(epochs * STEPS_PER_EPOCH)
-        reply = gateway.run("bars.advance", target - done, timeout=600)
+        reply = gateway.call("bars.advance", target - done, timeout=600)
         if isinstance(reply, ErrorRecord):
             break
         done = target

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.errors import CourseError
+
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
 _MARKER_LIKE = re.compile(r"#\s*(BEGIN|END)[\s_-]*SOLUTION", re.IGNORECASE)
@@ -29,7 +31,7 @@ GENERATED_NOTE = (
 )
 
 
-class MarkerError(ValueError):
+class MarkerError(CourseError, ValueError):
     """A solution file whose markers cannot be stripped safely."""
 
 

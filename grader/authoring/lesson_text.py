@@ -1,6 +1,6 @@
 '''The course notebook's lesson: its text, demo code and where the exercises go.
 
-Data only; ``grader.notebooks`` turns it into the student and instructor notebooks.
+Data only; ``grader.authoring.notebooks`` turns it into the student and instructor notebooks.
 ``LESSON`` is the notebook from top to bottom, a list of ``(kind, content)``:
 
 - ``("md", text)``: a markdown cell;
@@ -70,7 +70,7 @@ SETUP = _text('''
     import numpy as np
 
     from grader.mnist import load_data
-    from grader.notebook_check import check, quick_mode
+    from grader.notebook.check import check, quick_mode
 
     QUICK = quick_mode()  # True with COURSE_QUICK=1: train on a small slice (CI); else the full lesson
     (x_train, y_train), (x_test, y_test) = load_data()  # the course's copy of MNIST, no download

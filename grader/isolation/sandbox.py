@@ -1,4 +1,4 @@
-"""The lock-down a grading worker runs under (the child side of ``grader.worker``).
+"""The lock-down a grading worker runs under (the child side: ``grader.isolation.worker_main``).
 
 The parent prepares a private folder (``Workspace``) and starts the worker; the worker
 calls ``lock_down(config)`` as the first thing it does, before importing NumPy or
@@ -124,7 +124,7 @@ class Config:
     gid: int | None = None
     parent_pid: int = 0
     use_namespaces: bool = True
-    cgroup: list[str] = field(default_factory=list)  # cgroup.procs files to join first (grader.cgroup)
+    cgroup: list[str] = field(default_factory=list)  # cgroup.procs files to join first (grader.isolation.cgroup)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -22,12 +22,19 @@ from pathlib import Path
 from tqdm import tqdm
 
 from grader.bulk.gradebook import rebuild
-from grader.bulk.student import Interrupted, Settings, grade_student, is_done, publish_failure
+from grader.bulk.student import (
+    Interrupted,
+    Settings,
+    grade_student,
+    is_done,
+    publish_failure,
+)
 from grader.bulk.submissions import Entry, discover
-from grader.launch import WarmGrader
+from grader.errors import CourseError
+from grader.warm_grader import WarmGrader
 
 
-class RunLocked(RuntimeError):
+class RunLocked(CourseError, RuntimeError):
     """Another ``course grade`` is writing to the same results folder."""
 
 
@@ -50,7 +57,7 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     """
     out = settings.out
     if Path(submissions).resolve() == out.resolve():
-        raise ValueError(f"the results folder cannot be the submissions folder ({out})")
+        raise CourseError(f"the results folder cannot be the submissions folder ({out})")
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         shutil.rmtree(out / ".work", ignore_errors=True)  # what a killed run left in flight

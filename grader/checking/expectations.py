@@ -189,7 +189,7 @@ def student_call(student: Any, module: str, function: str, *args: Any, **kwargs:
     """
     __tracebackhide__ = True
     what = call_text(function, args, kwargs)
-    reply = value_of(student.run("common.call", module, function, *args, **kwargs), what)
+    reply = value_of(student.call("common.call", module, function, *args, **kwargs), what)
     return {**reply, "what": what}
 
 
@@ -197,7 +197,7 @@ def student_raises(student: Any, module: str, function: str, *args: Any, **kwarg
     """The call must raise ValueError/TypeError with a message (bad-input checks)."""
     __tracebackhide__ = True
     what = call_text(function, args, kwargs)
-    return expect_raises(student.run("common.call", module, function, *args, **kwargs), what)
+    return expect_raises(student.call("common.call", module, function, *args, **kwargs), what)
 
 
 def expect_untouched(reply: dict) -> None:
