@@ -7,6 +7,7 @@ grader and the notebook track read the JSON back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from grader.paths import EXERCISE_MODULES
 
@@ -18,6 +19,10 @@ BAR_TAG = "accuracy bars"
 REPORT_MESSAGE_LINES = 14
 
 
+#: A check's outcome in ``results.json`` (Gradescope's ``status``).
+CheckStatus = Literal["passed", "failed"]
+
+
 @dataclass
 class CheckResult:
     """One grader check's outcome."""
@@ -26,7 +31,7 @@ class CheckResult:
     name: str
     max_score: float
     score: float = 0.0
-    status: str = "failed"  # "passed" | "failed"
+    status: CheckStatus = "failed"
     output: str = ""
     execution_time: float = 0.0
     bar: bool = False  # an accuracy bar (listed after the exercises)

@@ -2,6 +2,7 @@
 
 - ``submissions``  find and safely stage each student's exercise modules
 - ``student``      grade one student with the real grader in sandboxed workers
+- ``record``       ``GradingRecord`` (``grading.json``) and the statuses
 - ``feedback``     the student's ``feedback.md``
 - ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
 - ``layout``       the names of the class-level result files

@@ -83,7 +83,7 @@ def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bo
                 entry = futures[future]
                 try:
                     record = future.result()
-                    bar.set_postfix_str(f"{entry.id}: {record['status']}", refresh=False)
+                    bar.set_postfix_str(f"{entry.id}: {record.status}", refresh=False)
                 except Interrupted:
                     continue
                 except Exception as error:  # noqa: BLE001 - one student must not stop the class

@@ -7,10 +7,11 @@ back, a hint), grouped by exercise.
 
 from __future__ import annotations
 
+from grader.bulk.record import GradingRecord, Status
 from grader.bulk.screen import Flag
 from grader.report import board_from_results
 
-_STATUS_TEXT = {
+_STATUS_TEXT: dict[Status, str] = {
     "graded": "graded",
     "timeout": "graded, but some of your code ran out of time",
     "memory": "graded, but some of your code ran out of memory",
@@ -19,23 +20,23 @@ _STATUS_TEXT = {
 }
 
 
-def feedback_text(record: dict, results: dict) -> str:
+def feedback_text(record: GradingRecord, results: dict) -> str:
     """The Markdown feedback for ``record`` (``grading.json``) and its ``results.json``."""
     board = board_from_results(results)
-    lines = [f"# Feedback for {record['id']}", ""]
-    lines.append(f"**Score: {board.total:g} / {board.max_total:g}**, {_STATUS_TEXT[record['status']]}.")
-    if record.get("reason"):
-        lines += ["", f"Why: {record['reason']}"]
-    for note in record.get("notes", []):
+    lines = [f"# Feedback for {record.id}", ""]
+    lines.append(f"**Score: {board.total:g} / {board.max_total:g}**, {_STATUS_TEXT[record.status]}.")
+    if record.reason:
+        lines += ["", f"Why: {record.reason}"]
+    for note in record.notes:
         lines += ["", f"Note: {note}"]
     if board.checks:
         lines += ["", "| exercise | points |", "| --- | --- |"]
         lines += [f"| {name} | {score:g} / {maximum:g} |" for name, (score, maximum) in board.by_exercise().items()]
-    if record.get("flags"):
+    if record.flags:
         lines += ["", "## Flagged for review", "",
                   "Your code was graded as usual, but the grader's screen found code that reaches for "
                   "the grader's internals (or a file no exercise needs), so an instructor will read it:", ""]
-        lines += [f"- {Flag.from_json(flag).text()}" for flag in record["flags"]]
+        lines += [f"- {Flag.from_json(flag).text()}" for flag in record.flags]
     failed = [check for check in board.checks if check.status != "passed"]
     if failed:
         lines += ["", "## What to fix"]

@@ -26,23 +26,18 @@ from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.layout import GRADEBOOK, SUMMARY_JSON, SUMMARY_MD
+from grader.bulk.record import STATUSES, GradingRecord
 from grader.bulk.screen import flags_text
-from grader.bulk.student import STATUSES
 from grader.paths import EXERCISE_MODULES
 
 HISTOGRAM_BIN = 10
 MOST_FAILED = 10
 
 
-def load_records(out: Path) -> list[dict]:
-    """Every finished student's ``grading.json``, sorted by id."""
-    records = []
-    for path in sorted(Path(out).glob("*/grading.json")):
-        try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return sorted(records, key=lambda record: record["id"])
+def load_records(out: Path) -> list[GradingRecord]:
+    """Every finished student's ``grading.json``, sorted by id (unreadable ones skipped)."""
+    records = [GradingRecord.read(path) for path in sorted(Path(out).glob("*/grading.json"))]
+    return sorted((record for record in records if record is not None), key=lambda record: record.id)
 
 
 def rebuild(out: Path) -> dict:
@@ -55,34 +50,34 @@ def rebuild(out: Path) -> dict:
     return summary
 
 
-def gradebook_csv(records: list[dict]) -> str:
+def gradebook_csv(records: list[GradingRecord]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"])
     for record in records:
-        points = [f"{record['exercises'].get(name, 0.0):g}" for name in EXERCISE_MODULES]
-        writer.writerow([record["id"], *points, f"{record['score']:g}", record["status"],
-                         record["seconds"], record.get("reason", ""), flags_text(record.get("flags") or [])])
+        points = [f"{record.exercises.get(name, 0.0):g}" for name in EXERCISE_MODULES]
+        writer.writerow([record.id, *points, f"{record.score:g}", record.status,
+                         record.seconds, record.reason, flags_text(record.flags)])
     return buffer.getvalue()
 
 
-def _failed_checks(out: Path, records: list[dict]) -> Counter:
+def _failed_checks(out: Path, records: list[GradingRecord]) -> Counter:
     failed: Counter = Counter()
     for record in records:
         try:
-            results = json.loads((Path(out) / record["id"] / "results.json").read_text())
+            results = json.loads((Path(out) / record.id / "results.json").read_text())
         except (OSError, ValueError):
             continue
         failed.update(test["name"] for test in results.get("tests", []) if test.get("status") != "passed")
     return failed
 
 
-def summarize(records: list[dict], failed: Counter) -> dict:
-    totals = [record["score"] for record in records]
-    maximum = max((record.get("max_score", 0.0) for record in records), default=0.0)
+def summarize(records: list[GradingRecord], failed: Counter) -> dict:
+    totals = [record.score for record in records]
+    maximum = max((record.max_score for record in records), default=0.0)
     return {
         "count": len(records),
-        "statuses": {status: sum(r["status"] == status for r in records) for status in STATUSES},
+        "statuses": {status: sum(r.status == status for r in records) for status in STATUSES},
         "max_score": maximum,
         "mean": round(statistics.fmean(totals), 2) if totals else None,
         "median": statistics.median(totals) if totals else None,
@@ -90,14 +85,14 @@ def summarize(records: list[dict], failed: Counter) -> dict:
         "most_failed": [{"check": name, "students": count} for name, count in failed.most_common(MOST_FAILED)],
         "sandbox_not_applied": sorted({f"{what}: {why}" for record in records
                                        for what, why in _not_applied(record).items()}),
-        "flagged": [{"id": record["id"], "flags": flags_text(record["flags"])}
-                    for record in records if record.get("flags")],
+        "flagged": [{"id": record.id, "flags": flags_text(record.flags)}
+                    for record in records if record.flags],
     }
 
 
-def _not_applied(record: dict) -> dict:
+def _not_applied(record: GradingRecord) -> dict:
     """What the student's sandbox could not apply on this machine (``grading.json``)."""
-    return (record.get("sandbox") or {}).get("not_applied") or {}
+    return (record.sandbox or {}).get("not_applied") or {}
 
 
 def _histogram(totals: list[float], maximum: float) -> list[dict]:

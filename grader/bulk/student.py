@@ -37,13 +37,13 @@ from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
 from grader.bulk.feedback import feedback_text
+from grader.bulk.record import STATUSES, GradingRecord, Status
 from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
 from grader.launch import RunHandle, grader_args, grading_environment, start
 from grader.report import Scoreboard, gradescope_results
 from grader.warm_grader import WarmGrader
 
-STATUSES = ("graded", "timeout", "memory", "crashed", "invalid")
 #: Worker fault types (``grader.isolation.worker_handle``) and the student status each implies, by priority.
 FAULT_STATUS = (
     ("memory", {"WorkerMemory", "MemoryError"}),
@@ -72,16 +72,11 @@ class Settings:
 
 def is_done(out: Path, entry: Entry) -> bool:
     """Whether ``entry`` has its result already (a readable ``grading.json`` of its own)."""
-    try:
-        record = json.loads((out / entry.id / "grading.json").read_text())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(record, dict) or record.get("retry"):
-        return False
-    return record.get("entry_key", entry.key) == entry.key  # records of older runs have no key
+    record = GradingRecord.read(out / entry.id / "grading.json")
+    return record is not None and not record.retry and record.entry_key == entry.key
 
 
-def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> dict:
+def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> GradingRecord:
     """Grade ``entry`` with a run forked by ``launcher`` and publish its files; return its
     grading record."""
     started = time.monotonic()
@@ -89,35 +84,36 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> dic
     shutil.rmtree(work, ignore_errors=True)
     (work / "tmp").mkdir(parents=True)
     try:
+        record = GradingRecord(entry.id, entry.name, entry.key, "invalid")
         try:
-            notes = stage(entry, work / "submission")
+            record.notes = stage(entry, work / "submission")
         except InvalidSubmission as error:
-            record, results, flags = {"status": "invalid", "reason": str(error)}, _empty_results(str(error)), []
+            record.reason, results = str(error), _empty_results(str(error))
         else:
-            flags = [flag.to_json() for flag in screen(work / "submission")]
-            record, results = _run_grader(work, settings, launcher)
-            record["notes"] = notes
-        record = {"id": entry.id, "entry": entry.name, "entry_key": entry.key, **record,
-                  "flagged": bool(flags), "flags": flags, **_scores(results),
-                  "seconds": round(time.monotonic() - started, 1)}
+            record.flags = [flag.to_json() for flag in screen(work / "submission")]
+            results = _run_grader(work, settings, launcher, record)
+        _score(record, results)
+        record.flagged, record.seconds = bool(record.flags), round(time.monotonic() - started, 1)
         _publish(settings.out / entry.id, results, record, work / "grader-output.txt")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return record
 
 
-def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> dict:
+def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> GradingRecord:
     """Publish an ``invalid`` row for ``entry`` that the grader itself failed to grade
     (``retry``: the next run grades it again)."""
     reason = (f"not graded: the grader failed ({type(error).__name__}: {error}); "
               "run `course grade` again to retry")
-    record = {"id": entry.id, "entry": entry.name, "entry_key": entry.key, "status": "invalid", "reason": reason,
-              "retry": True, "flagged": False, "flags": [], **_scores(_empty_results(reason)), "seconds": 0.0}
+    record = GradingRecord(entry.id, entry.name, entry.key, "invalid", reason, retry=True)
+    _score(record, _empty_results(reason))
     _publish(settings.out / entry.id, _empty_results(reason), record, None)
     return record
 
 
-def _run_grader(work: Path, settings: Settings, launcher: WarmGrader) -> tuple[dict, dict]:
+def _run_grader(work: Path, settings: Settings, launcher: WarmGrader, record: GradingRecord) -> dict:
+    """Grade the staged submission in ``work``; fill ``record``'s status and worker facts;
+    return the results.json to publish."""
     results_path, incidents = work / "results.json", work / "incidents.jsonl"
     args = grader_args(work / "submission", results_path, "--isolate",
                        "--train-cache", str(settings.out / ".train_cache"),
@@ -133,16 +129,14 @@ def _run_grader(work: Path, settings: Settings, launcher: WarmGrader) -> tuple[d
     status, reason = classify([e for e in events if e.get("event") == "fault"], process.returncode,
                               timed_out, results is not None, settings.student_timeout)
     workers = [e for e in events if e.get("event") == "worker"]
-    record = {
-        "status": status, "reason": reason,
-        "faults": [f"{e['type']}: {e.get('message', '')}" for e in events if e.get("event") == "fault"],
-        "incidents": sorted({f"{e['event']} in {e.get('call')}" for e in events
-                             if e.get("event") in ("tampering", "stray_processes")}),
-        "peak_worker_mb": max((e.get("peak_mb") or e.get("peak_rss_mb") or 0 for e in workers), default=None),
-        "workers_started": len(workers),
-        "sandbox": next((e["sandbox"] for e in workers if e.get("sandbox")), None),
-    }
-    return record, results or _empty_results(reason)
+    record.status, record.reason = status, reason
+    record.faults = [f"{e['type']}: {e.get('message', '')}" for e in events if e.get("event") == "fault"]
+    record.incidents = sorted({f"{e['event']} in {e.get('call')}" for e in events
+                               if e.get("event") in ("tampering", "stray_processes")})
+    record.peak_worker_mb = max((e.get("peak_mb") or e.get("peak_rss_mb") or 0 for e in workers), default=None)
+    record.workers_started = len(workers)
+    record.sandbox = next((e["sandbox"] for e in workers if e.get("sandbox")), None)
+    return results or _empty_results(reason)
 
 
 def _wait(process: RunHandle, limit: float) -> bool:
@@ -172,7 +166,7 @@ def _events(path: Path) -> list[dict]:
 
 
 def classify(faults: list[dict], returncode: int | None, timed_out: bool, has_results: bool,
-             limit: float) -> tuple[str, str]:
+             limit: float) -> tuple[Status, str]:
     """The student's status and its reason (see the module docstring)."""
     if timed_out:
         return "timeout", f"grading took longer than {limit:g} s; the checks not reached score 0"
@@ -194,23 +188,22 @@ def _empty_results(reason: str) -> dict:
     return results
 
 
-def _scores(results: dict) -> dict:
+def _score(record: GradingRecord, results: dict) -> None:
+    """Copy the totals of ``results`` (written by the grading process) into ``record``."""
     exercises = results.get("extra_data", {}).get("exercises", {})
-    return {
-        "score": float(results.get("score", 0.0)),
-        "max_score": float(results.get("max_score", 0.0)),
-        "exercises": {name: float(entry.get("score", 0.0)) for name, entry in exercises.items()},
-    }
+    record.score = float(results.get("score", 0.0))
+    record.max_score = float(results.get("max_score", 0.0))
+    record.exercises = {name: float(entry.get("score", 0.0)) for name, entry in exercises.items()}
 
 
-def _publish(folder: Path, results: dict, record: dict, output: Path | None) -> None:
+def _publish(folder: Path, results: dict, record: GradingRecord, output: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "results.json", results)
     write_text_atomic(folder / "feedback.md", feedback_text(record, results))
     if output is not None and output.is_file():
         data = output.read_bytes()[-OUTPUT_KEPT_BYTES:]
         write_text_atomic(folder / "grader-output.txt", data.decode("utf-8", "replace"))
-    write_json_atomic(folder / "grading.json", record)  # last: the student is done
+    write_json_atomic(folder / "grading.json", record.to_json())  # last: the student is done
 
 
 __all__ = ["Settings", "Interrupted", "STATUSES", "grade_student", "publish_failure", "is_done", "classify"]

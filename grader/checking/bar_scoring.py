@@ -27,9 +27,9 @@ from typing import ContextManager
 import numpy as np
 
 from grader.checking.train_cache import TrainCache
+from grader.lesson_networks import WEIGHT_SHAPES
 from grader.mnist import load_data
 from grader.plain import ErrorRecord
-from grader.probes.bars import WEIGHT_SHAPES
 
 STEPS_PER_EPOCH = 60000 // 32  # 1875 batches of 32
 MAX_EPOCHS = 5

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from grader.lesson_networks import WEIGHT_SHAPES
 from grader.tf_runtime import tf
 
 
@@ -72,7 +73,7 @@ def avg_pool2d(image: np.ndarray, pool_size: int = 2, stride: int | None = None,
 
 
 #: The lesson's CNN, layer by layer, and the shapes of its six weight arrays on 28x28x1.
-MNIST_CNN_WEIGHT_SHAPES = ((3, 3, 1, 32), (32,), (26 * 26 * 32, 128), (128,), (128, 10), (10,))
+MNIST_CNN_WEIGHT_SHAPES = WEIGHT_SHAPES["cnn"]
 
 
 def mnist_cnn(images: np.ndarray, weights: list[np.ndarray], conv_activation: str = "relu",

@@ -15,6 +15,15 @@ Two facts about each call are decided here, by the grading process, never by a w
   never ran student code, so one exercise's code cannot touch another's replies;
 - its **reply budget** (``reply_limit``): the largest reply, in bytes and in JSON
   elements, the grader will decode for it. Anything larger is a protocol fault.
+
+The probe files (ids ``<file>.<function>``):
+
+- ``common``    call an exercise function on plain arguments (``common.call``)
+- ``datasets``  the preprocessing pipeline's ``tf.data`` datasets
+- ``models``    build and run the student's ``MNISTModel`` and Keras model
+- ``training``  one ``Trainer`` step on the grader's data, its loss and metrics
+- ``bars``      train for an accuracy bar from the grader's initial weights; send the weights
+- ``capture``   the student's printed output during a call (not a probe file)
 """
 
 from __future__ import annotations

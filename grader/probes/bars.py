@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.lesson_networks import WEIGHT_SHAPES
 from grader.probes import ProbeContext, probe
 from grader.tf_runtime import tf
 
@@ -101,12 +102,6 @@ class CompiledStep:
 
 
 #: The weight shapes of the lesson's trainable layers, in order (kernel, bias per layer).
-WEIGHT_SHAPES = {
-    "cnn": ((3, 3, 1, 32), (32,), (26 * 26 * 32, 128), (128,), (128, 10), (10,)),
-    "keras": ((28 * 28, 128), (128,), (128, 10), (10,)),
-}
-
-
 def lesson_variables(model, kind: str) -> list:
     """The kernel and bias variables of the model's Conv2D and Dense layers, in order.
 
