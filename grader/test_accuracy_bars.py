@@ -22,8 +22,8 @@ BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs
 
 
 @pytest.fixture(scope="session")
-def run(bar_gateway, target, train_cache, grader_seed, progress):
-    """``run(kind, label, model_from=..., trainer_from=...)``, memoized for the session;
+def train_bar(bar_gateway, target, train_cache, grader_seed, progress):
+    """``train_bar(kind, label, model_from=..., trainer_from=...)``, memoized for the session;
     the student sees ``label: ...`` progress lines while it trains."""
     outcomes: dict[tuple, BarOutcome] = {}
 
@@ -53,9 +53,9 @@ def report(outcome: BarOutcome, what: str, hint: str, record_property) -> None:
 
 @pytest.mark.points(6, exercise="training")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_cnn_bar_with_your_train_step(run, record_property):
+def test_cnn_bar_with_your_train_step(train_bar, record_property):
     """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
-    report(run("cnn", "bar with your train_step", model_from="reference"),
+    report(train_bar("cnn", "bar with your train_step", model_from="reference"),
            "the lesson's CNN trained with your Trainer.train_step",
            "check the training checks above: the step must use training=True, compute the loss "
            "inside the tape and apply the gradients with Adam.", record_property)
@@ -63,9 +63,9 @@ def test_cnn_bar_with_your_train_step(run, record_property):
 
 @pytest.mark.points(4, exercise="model")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_cnn_bar_with_your_model(run, record_property):
+def test_cnn_bar_with_your_model(train_bar, record_property):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
-    report(run("cnn", "bar with your MNISTModel", trainer_from="reference"),
+    report(train_bar("cnn", "bar with your MNISTModel", trainer_from="reference"),
            "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
            "check the model checks above: relu after the convolution and the first dense layer, "
            "softmax on the last, Flatten in between.", record_property)
@@ -73,8 +73,8 @@ def test_cnn_bar_with_your_model(run, record_property):
 
 @pytest.mark.points(6, exercise="keras_model")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_keras_bar(run, record_property):
+def test_keras_bar(train_bar, record_property):
     """your build_keras_model() trains with fit to 97% test accuracy within 5 epochs"""
-    report(run("keras", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
+    report(train_bar("keras", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
            "check the Keras model checks above: Dense(128, relu), Dropout(0.2), Dense(10, softmax), "
            "compiled with adam and sparse_categorical_crossentropy.", record_property)

@@ -42,7 +42,7 @@ def make_weights(rng):
     return [rng.normal(scale=0.3, size=(16, 10)).astype(np.float32), np.zeros(10, np.float32)]
 
 
-def run(student, probe, *args, what):
+def training_probe(student, probe, *args, what):
     __tracebackhide__ = True
     return value_of(student.call(f"training.{probe}", *args), what)
 
@@ -72,7 +72,7 @@ def expect_weights(got, expected, what, hints):
 @pytest.mark.points(2)
 def test_trainer_attributes(student, rng):
     """Trainer has the lesson's loss, optimizer and four metrics"""
-    info = run(student, "attributes", make_weights(rng), what="Trainer(model)")
+    info = training_probe(student, "attributes", make_weights(rng), what="Trainer(model)")
     for name, expected in EXPECTED_CLASSES.items():
         got = info.get(name)
         if got is None:
@@ -89,7 +89,7 @@ def test_train_step_applies_one_adam_step(student, rng):
     """train_step takes exactly one Adam step down the gradient of the loss"""
     weights, (x, y) = make_weights(rng), make_batch(rng)
     what = f"Trainer.train_step(inputs {x.shape}, labels {y.shape})"
-    report = run(student, "train_steps", weights, x, y, 1, what=what)["first"]
+    report = training_probe(student, "train_steps", weights, x, y, 1, what=what)["first"]
     expected = oracle.train_steps(weights, x, y, 1)
     step = [e - w for e, w in zip(expected, weights)]
     expect_weights(report["weights"], expected, what, [
@@ -107,7 +107,7 @@ def test_train_step_lowers_loss(student, rng):
     """twenty train_steps on one batch lower its loss"""
     weights, (x, y) = make_weights(rng), make_batch(rng)
     what = "20 x Trainer.train_step on one batch"
-    report = run(student, "train_steps", weights, x, y, 20, what=what)
+    report = training_probe(student, "train_steps", weights, x, y, 20, what=what)
     before, _ = oracle.loss_and_accuracy(weights, x, y)
     after, _ = oracle.loss_and_accuracy(report["last"]["weights"], x, y)
     if not after < before - 1e-3:
@@ -120,7 +120,7 @@ def test_train_step_training_flag_and_metrics(student, rng):
     """train_step calls the model with training=True and updates the train metrics"""
     weights, (x, y) = make_weights(rng), make_batch(rng)
     what = f"Trainer.train_step(inputs {x.shape}, labels {y.shape})"
-    report = run(student, "train_steps", weights, x, y, 1, what=what)["first"]
+    report = training_probe(student, "train_steps", weights, x, y, 1, what=what)["first"]
     if "True" not in report["flags"] or "False" in report["flags"]:
         fail(what, f"the model was called with training={', '.join(report['flags']) or '(never called)'}",
              "call self.model(inputs, training=True) in the train step (Dropout and friends need it).")
@@ -138,7 +138,7 @@ def test_test_step(student, rng):
     """test_step changes no weight and updates only the test metrics"""
     weights, (x, y) = make_weights(rng), make_batch(rng)
     what = f"Trainer.test_step(inputs {x.shape}, labels {y.shape})"
-    report = run(student, "test_step", weights, x, y, what=what)
+    report = training_probe(student, "test_step", weights, x, y, what=what)
     if not all(np.array_equal(a, b) for a, b in zip(report["weights"], weights)):
         fail(what, "the weights changed", "a test step only measures: no tape, no apply_gradients.")
     if "True" in report["flags"]:
@@ -155,7 +155,7 @@ def test_test_step(student, rng):
 def test_reset_metrics(student, rng):
     """reset_metrics empties all four metrics"""
     weights, (x, y) = make_weights(rng), make_batch(rng)
-    report = run(student, "reset_metrics", weights, x, y,
+    report = training_probe(student, "reset_metrics", weights, x, y,
                  what="a train_step, a test_step, then Trainer.reset_metrics()")
     left = [name for name, value in report["after"].items() if value is None or abs(value) > 1e-12]
     if left:
@@ -170,7 +170,7 @@ def test_fit_records_per_epoch(student, rng):
     (x_train, y_train), (x_test, y_test) = make_batch(rng, 32), make_batch(rng, 16)
     epochs, batch = 3, 8
     what = f"Trainer.fit(train: {len(y_train)} samples in batches of {batch}, test: {len(y_test)}, epochs={epochs})"
-    report = run(student, "fit", weights, x_train, y_train, x_test, y_test, batch, epochs, what=what)
+    report = training_probe(student, "fit", weights, x_train, y_train, x_test, y_test, batch, epochs, what=what)
     batches = lambda x, y: [(x[i:i + batch], y[i:i + batch]) for i in range(0, len(y), batch)]  # noqa: E731
     train, test = batches(x_train, y_train), batches(x_test, y_test)
     expected = oracle.fit_records(weights, train, test, epochs)

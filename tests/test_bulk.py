@@ -287,7 +287,7 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
             raise RuntimeError("a bug in the grader")
         return {"status": "graded", "reason": ""}, student._empty_results("stand-in")
 
-    monkeypatch.setattr(student, "_run_grader", fake_grader)
+    monkeypatch.setattr(student, "_grade_staged", fake_grader)
     submissions, out = tmp_path / "submissions", tmp_path / "results"
     raw = os.fsdecode(b"\xff")
     sources = {"\\xff": "import grader.checking.expectations\n", raw: "x = 1\n", "boom": "BOOM = 1\n"}

@@ -91,7 +91,7 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> Gra
             record.reason, results = str(error), _empty_results(str(error))
         else:
             record.flags = [flag.to_json() for flag in screen(work / "submission")]
-            results = _run_grader(work, settings, launcher, record)
+            results = _grade_staged(work, settings, launcher, record)
         _score(record, results)
         record.flagged, record.seconds = bool(record.flags), round(time.monotonic() - started, 1)
         _publish(settings.out / entry.id, results, record, work / "grader-output.txt")
@@ -111,7 +111,7 @@ def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> G
     return record
 
 
-def _run_grader(work: Path, settings: Settings, launcher: WarmGrader, record: GradingRecord) -> dict:
+def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: GradingRecord) -> dict:
     """Grade the staged submission in ``work``; fill ``record``'s status and worker facts;
     return the results.json to publish."""
     results_path, incidents = work / "results.json", work / "incidents.jsonl"

@@ -32,7 +32,7 @@ BAR_EXERCISES = ("model", "training", "keras_model")
 
 # --- running the grader --------------------------------------------------------------
 
-def run_grader(folder: str | Path, exercises: list[str] | None = None,
+def grade_folder(folder: str | Path, exercises: list[str] | None = None,
                timeout: float | None = None) -> GradingRun:
     """Grade ``folder`` (all exercises, or only ``exercises``) in a fresh process."""
     unknown = sorted(set(exercises or ()) - set(EXERCISE_MODULES))
@@ -48,7 +48,7 @@ def grade_modules(modules: dict[str, str], exercises: list[str] | None = None) -
     """Write ``modules`` (name -> source) to a temporary folder and grade it."""
     with tempfile.TemporaryDirectory(prefix="course-modules-") as folder:
         write_modules(modules, folder)
-        return run_grader(folder, exercises)
+        return grade_folder(folder, exercises)
 
 
 # --- printing like pytest grader/ ----------------------------------------------------
@@ -132,5 +132,5 @@ def check(exercise: str | None = None) -> None:
     print(format_report(graded.board, whole=exercise is None))
 
 
-__all__ = ["check", "quick_mode", "grading_under_otter", "run_grader", "grade_modules", "format_report",
+__all__ = ["check", "quick_mode", "grading_under_otter", "grade_folder", "grade_modules", "format_report",
            "BAR_EXERCISES", "QUICK_ENV"]
