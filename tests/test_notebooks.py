@@ -254,7 +254,7 @@ def test_autograder_zip_is_deterministic_and_carries_the_rubric(autograder, tmp_
             assert test_file.count("otter_case(env,") == len(points) and "assert" not in test_file
         # otter runs the plugin that keeps the submission from running; Gradescope can import it.
         assert json.loads(archive.read("otter_config.json"))["plugins"] == ["grader.notebook.otter_plugin.CoursePlugin"]
-        assert "files/grader/otter_plugin.py" in names
+        assert "files/grader/notebook/otter_plugin.py" in names
         run_otter = archive.read("run_otter.py").decode()
         assert '"files"))' in run_otter and run_otter.index("_sys.path.insert") < run_otter.index("from otter")
         assert archive.read("setup.sh").decode().endswith("\nchmod o+x /root\n")
@@ -308,3 +308,57 @@ def test_release_carries_the_student_notebook_only():
     assert "notebooks/student" in RELEASED and not any(entry.startswith("notebooks/instructor") for entry in RELEASED)
     assert all(notebook_path(kind).is_file() for kind in KINDS)
     assert (REPO_ROOT / "notebooks" / "student" / "mnist_course.ipynb") == notebook_path("student")
+
+
+# --- the lesson's code cells, read by linters ------------------------------------------------
+
+def lesson_script() -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """The lesson's code as the notebook runs it, for a linter.
+
+    Returns the ``(name, source)`` of every setup, demo and check cell of ``lesson.md``, the
+    lines of one script made of them in notebook order, and the cell each line comes from.
+    An exercise placeholder becomes one line binding the names its cells define (taken from
+    ``solutions/``) and the check call that follows them.
+    """
+    import ast
+
+    from grader.authoring import lesson_text
+
+    cells, script, origin = [], [], []
+    for number, (kind, content) in enumerate(lesson_text.lesson(), start=1):
+        name = f"lesson.md cell {number} ({kind})"
+        if kind in ("setup", "demo", "check"):
+            cells.append((name, content))
+            lines = content.splitlines()
+        elif kind == "exercise":
+            tree = ast.parse((SOLUTIONS_DIR / f"{content}.py").read_text())
+            defined = [node.name for node in tree.body
+                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+            lines = [" = ".join([*defined, "None"]) + f"; check({content!r})"]
+        else:
+            continue
+        script += lines
+        origin += [name] * len(lines)
+    return cells, script, origin
+
+
+def test_lesson_code_cells_compile():
+    cells, _, _ = lesson_script()
+    assert sum(name.endswith("(setup)") for name, _ in cells) == 1
+    assert sum(name.endswith("(demo)") for name, _ in cells) > 10
+    for name, source in cells:
+        compile(source, name, "exec")  # a SyntaxError names the cell and the line
+
+
+def test_lesson_code_cells_have_no_undefined_names_or_unused_imports():
+    pytest.importorskip("pyflakes")
+    import ast
+
+    from pyflakes import checker, messages
+
+    _, script, origin = lesson_script()
+    found = checker.Checker(ast.parse("\n".join(script) + "\n"), filename="lesson.md").messages
+    problems = [f"{origin[message.lineno - 1]}: {message.message % message.message_args}"
+                for message in sorted(found, key=lambda message: message.lineno)
+                if isinstance(message, (messages.UndefinedName, messages.UndefinedLocal, messages.UnusedImport))]
+    assert problems == []

@@ -1,7 +1,8 @@
-"""Build the course notebooks from ``solutions/`` and the lesson text (never edit them).
+"""Build the course notebooks from ``solutions/`` and the lesson (never edit them).
 
 ``course notebooks`` writes two notebooks with nbformat, from the same sources as
-``exercises/``:
+``exercises/`` and from the lesson's Markdown in ``grader/authoring/lesson/``
+(``grader.authoring.lesson_text`` reads it):
 
 - ``notebooks/student/mnist_course.ipynb``: the lesson, the exercise stubs (the
   solution blocks replaced exactly as ``course build`` does), a check cell per file;
@@ -101,10 +102,18 @@ def exercise_cells(module: str, kind: str, solutions_dir: Path = SOLUTIONS_DIR) 
     return cells
 
 
-def _part_note(module: str, name: str, source: str) -> str:
+def _read_lesson():
+    """The lesson's cells, part notes and check notes (``grader.authoring.lesson_text``)."""
+    try:
+        return lesson_text.lesson(), lesson_text.part_notes(), lesson_text.check_notes(EXERCISE_MODULES)
+    except lesson_text.LessonError as error:
+        raise NotebookBuildError(str(error)) from error
+
+
+def _part_note(module: str, name: str, source: str, part_notes: dict[str, str]) -> str:
     key = f"{module}.{name}"
-    if key in lesson_text.PART_NOTES:
-        return lesson_text.PART_NOTES[key]
+    if key in part_notes:
+        return part_notes[key]
     if name == "header":
         return f"### Exercise file `{module}.py`"
     node = next(n for n in ast.parse(source.split("\n", 1)[1]).body if getattr(n, "name", None) == name)
@@ -122,8 +131,10 @@ def build_notebook(kind: str, solutions_dir: Path = SOLUTIONS_DIR) -> nbformat.N
     """The course notebook for ``kind`` ("student" or "instructor"), unexecuted."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    lesson, part_notes, check_notes = _read_lesson()
     cells = []
-    for what, content in lesson_text.LESSON:
+    parts_seen = set()
+    for what, content in lesson:
         if what == "md":
             cells.append(v4.new_markdown_cell(content))
         elif what == "setup":
@@ -131,23 +142,26 @@ def build_notebook(kind: str, solutions_dir: Path = SOLUTIONS_DIR) -> nbformat.N
         elif what == "demo":
             cells.append(_code(content, "demo", OTTER_IGNORE))
         elif what == "check":
-            cells.append(_code(f"check({content!r})" if content else "check()", "check", OTTER_IGNORE))
+            cells.append(_code(content, "check", OTTER_IGNORE))
         elif what == "exercise":
             if content not in EXERCISE_MODULES:
-                raise NotebookBuildError(f"lesson_text: {content!r} is not an exercise module")
+                raise NotebookBuildError(f"lesson.md: {content!r} is not an exercise module")
             for name, source in exercise_cells(content, kind, solutions_dir):
-                note = _part_note(content, name, source)
+                parts_seen.add(f"{content}.{name}")
+                note = _part_note(content, name, source, part_notes)
                 if note:
                     cells.append(v4.new_markdown_cell(note))
                 cells.append(_code(source, "exercise", OTTER_IGNORE))
-            extra = lesson_text.CHECK_EXTRA.get(content, "")
-            cells.append(v4.new_markdown_cell(lesson_text.CHECK_NOTE.format(module=content, extra=extra)))
+            cells.append(v4.new_markdown_cell(check_notes[content]))
             cells.append(_code(f"check({content!r})", "check", OTTER_IGNORE))
         else:
-            raise NotebookBuildError(f"lesson_text: unknown cell kind {what!r}")
-    missing = set(EXERCISE_MODULES) - {content for what, content in lesson_text.LESSON if what == "exercise"}
+            raise NotebookBuildError(f"lesson.md: unknown cell kind {what!r}")
+    missing = set(EXERCISE_MODULES) - {content for what, content in lesson if what == "exercise"}
     if missing:
-        raise NotebookBuildError(f"lesson_text: no exercise cells for {sorted(missing)}")
+        raise NotebookBuildError(f"lesson.md: no exercise cells for {sorted(missing)}")
+    unused = sorted(set(part_notes) - parts_seen)
+    if unused:
+        raise NotebookBuildError(f"part_notes.md: no exercise cell for the notes {unused}")
     for index, cell in enumerate(cells):
         digest = hashlib.sha1(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()[:8]
         cell.id = f"c{index:03d}-{digest}"

@@ -1,6 +1,7 @@
 """Bulk grading: a whole class in one command (``course grade``).
 
 - ``submissions``  find and safely stage each student's exercise modules
+- ``screen``       read the staged modules as text (never import them) and flag what reaches for the grader
 - ``student``      grade one student with the real grader in sandboxed workers
 - ``record``       ``GradingRecord`` (``grading.json``) and the statuses
 - ``feedback``     the student's ``feedback.md``
