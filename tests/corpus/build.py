@@ -148,7 +148,7 @@ def grade_all(entries, root: Path, *grader_args: str, jobs: int = 2, bars_first:
               on_done=None) -> dict:
     """Materialize every entry under ``root`` and grade it, ``jobs`` grader processes at a time.
 
-    Returns ``{entry.id: GraderRun}`` (or the exception that grading raised). With
+    Returns ``{entry.id: GradingRun}`` (or the exception that grading raised). With
     ``bars_first`` (full grading with a shared ``--train-cache``), the first entry of each
     distinct (model.py, training.py) content is graded before the others of that content
     start, so they replay its CNN bar from the cache instead of training the same thing at
