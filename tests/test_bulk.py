@@ -282,10 +282,11 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     .tar.gz, no code, a student the grader itself fails on: one row each, saying why."""
     import grader.bulk.student as student
 
-    def fake_grader(work: Path, settings, launcher) -> tuple[dict, dict]:
+    def fake_grader(work: Path, settings, launcher, record) -> dict:
         if "BOOM" in (work / "submission" / "activations.py").read_text():
             raise RuntimeError("a bug in the grader")
-        return {"status": "graded", "reason": ""}, student._empty_results("stand-in")
+        record.status, record.reason = "graded", ""
+        return student._empty_results("stand-in")
 
     monkeypatch.setattr(student, "_grade_staged", fake_grader)
     submissions, out = tmp_path / "submissions", tmp_path / "results"

@@ -26,9 +26,9 @@ class GradingRecord:
     """What ``RESULTS/<id>/grading.json`` holds."""
 
     id: str
-    entry: str  # the submission's name in SUBMISSIONS
-    entry_key: str  # its content key: a changed entry is graded again
     status: Status
+    entry: str = ""  # the submission's name in SUBMISSIONS
+    entry_key: str = ""  # its content key: a changed entry is graded again ("": a record of an older run)
     reason: str = ""
     score: float = 0.0
     max_score: float = 0.0

@@ -73,7 +73,7 @@ class Settings:
 def is_done(out: Path, entry: Entry) -> bool:
     """Whether ``entry`` has its result already (a readable ``grading.json`` of its own)."""
     record = GradingRecord.read(out / entry.id / "grading.json")
-    return record is not None and not record.retry and record.entry_key == entry.key
+    return record is not None and not record.retry and record.entry_key in ("", entry.key)  # "": older runs
 
 
 def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> GradingRecord:
@@ -84,7 +84,7 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> Gra
     shutil.rmtree(work, ignore_errors=True)
     (work / "tmp").mkdir(parents=True)
     try:
-        record = GradingRecord(entry.id, entry.name, entry.key, "invalid")
+        record = GradingRecord(entry.id, "invalid", entry.name, entry.key)
         try:
             record.notes = stage(entry, work / "submission")
         except InvalidSubmission as error:
@@ -105,7 +105,7 @@ def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> G
     (``retry``: the next run grades it again)."""
     reason = (f"not graded: the grader failed ({type(error).__name__}: {error}); "
               "run `course grade` again to retry")
-    record = GradingRecord(entry.id, entry.name, entry.key, "invalid", reason, retry=True)
+    record = GradingRecord(entry.id, "invalid", entry.name, entry.key, reason, retry=True)
     _score(record, _empty_results(reason))
     _publish(settings.out / entry.id, _empty_results(reason), record, None)
     return record
