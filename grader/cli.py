@@ -3,7 +3,8 @@
     course build [--check]              regenerate exercises/ from solutions/
     course release DEST                 write a student copy without solutions
     course train {cnn,keras} [--target solutions] [--epochs 5] [--seed 0]
-    course grade SUBMISSIONS --out RESULTS [--workers N] [--timeout S] [--memory MB] [--force]
+    course grade SUBMISSIONS --out RESULTS [--workers N] [--timeout S] [--memory MB] [--force] [--similarity]
+    course similarity SUBMISSIONS --out REPORT [--top N]   the most alike code, per module
     course notebooks [--check]          regenerate notebooks/ from solutions/ and the lesson text
     course autograder [--out ZIP]       build the otter/Gradescope autograder (deterministic zip)
     course extract NOTEBOOK DEST        write a notebook's exercise code to DEST/<module>.py
@@ -115,7 +116,8 @@ def _grade(args: argparse.Namespace) -> int:
     settings = Settings(out=Path(args.out).resolve(), call_timeout=args.timeout, memory_mb=args.memory,
                         student_timeout=args.student_timeout)
     try:
-        summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force)
+        summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force,
+                              similarity=args.similarity)
     except KeyboardInterrupt:
         print("course grade: interrupted; the gradebook lists the students finished so far "
               "(run the same command again to grade the rest)", file=sys.stderr)
@@ -123,12 +125,40 @@ def _grade(args: argparse.Namespace) -> int:
     statuses = ", ".join(f"{count} {name}" for name, count in summary["statuses"].items() if count)
     print(f"{summary['count']} students in {settings.out} ({statuses or 'none'}; "
           f"{summary['skipped']} already graded before this run); mean {summary['mean']}, median "
-          f"{summary['median']}; see gradebook.csv and summary.md")
+          f"{summary['median']}; see gradebook.csv, summary.md and summary.html")
+    if summary["changes"]:
+        from grader.bulk.changes import Change, headline
+
+        print(f"{headline([Change.from_json(change) for change in summary['changes']])}: see changes.md")
+    if args.similarity and summary["similarity"]:
+        pairs = summary["similarity"]["pairs"]
+        print(f"similarity: {len(pairs)} pair{'s' * (len(pairs) != 1)} at or above the thresholds; "
+              f"see {summary['similarity']['report']}")
     for gap in summary["sandbox_not_applied"]:
         print(f"course grade: warning: sandbox protection not applied on this machine: {gap}", file=sys.stderr)
     for ident, error in summary["failed"].items():
         print(f"course grade: {ident} could not be graded: {error}", file=sys.stderr)
     return 1 if summary["failed"] else 0
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    from grader.bulk.similarity import write_report
+
+    submissions, out = Path(args.submissions), Path(args.out)
+    if not submissions.is_dir():
+        raise CourseError(f"{args.submissions} is not a folder of submissions")
+    if out.resolve() == submissions.resolve():
+        raise CourseError(f"the report folder cannot be the submissions folder ({out})")
+    report = write_report(submissions, out, skip=out, top=args.top)
+    for module in report["modules"]:
+        if module["excluded"]:
+            print(f"{module['module']}: not judged ({module['excluded']})")
+            continue
+        highest = "-" if module["highest"] is None else f"{module['highest']:.3f}"
+        print(f"{module['module']}: {module['pairs_above']} of {module['pairs_compared']} pairs at or above "
+              f"{module['threshold']:g} (highest {highest})")
+    print(f"{report['students']} students compared; see {out / 'similarity.html'} and {out / 'similarity.json'}")
+    return 0
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -189,8 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="MB of data memory per worker (default 4096; TensorFlow alone needs about 2000)")
     grade.add_argument("--student-timeout", type=_positive(float), default=1800.0,
                        help="seconds the whole grading of one student may take (default 1800)")
-    grade.add_argument("--force", action="store_true", help="grade again students already graded")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again students already graded (and list whose totals changed: changes.md)")
+    grade.add_argument("--similarity", action="store_true",
+                       help="also compare the students' code into RESULTS/similarity/ (as `course similarity`)")
     grade.set_defaults(handler=_grade)
+
+    similarity = commands.add_parser("similarity", help="the pairs of students whose code is most alike, per module")
+    similarity.add_argument("submissions", help="folder with one entry per student (as for `course grade`)")
+    similarity.add_argument("--out", required=True, help="report folder (similarity.html, similarity.json)")
+    similarity.add_argument("--top", type=_positive(int), default=10,
+                            help="pairs shown per module, best first (default 10)")
+    similarity.set_defaults(handler=_similarity)
     return parser
 
 

@@ -20,6 +20,8 @@ def course(*args: str) -> subprocess.CompletedProcess:
     (lambda tmp: ["extract", str(tmp / "notes.txt"), str(tmp / "out")], "expected a .ipynb notebook or a .py file"),
     (lambda tmp: ["extract", str(tmp / "missing.ipynb"), str(tmp / "out")], "not a readable notebook"),
     (lambda tmp: ["grade", str(tmp / "none"), "--out", str(tmp / "r")], "is not a folder of submissions"),
+    (lambda tmp: ["similarity", str(tmp / "none"), "--out", str(tmp / "r")], "is not a folder of submissions"),
+    (lambda tmp: ["similarity", str(tmp), "--out", str(tmp)], "cannot be the submissions folder"),
 ])
 def test_a_course_error_is_one_line_and_exit_2(tmp_path, make_args, message):
     (tmp_path / "notes.txt").write_text("not a notebook")

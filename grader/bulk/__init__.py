@@ -6,6 +6,9 @@
 - ``record``       ``GradingRecord`` (``grading.json``) and the statuses
 - ``feedback``     the student's ``feedback.md``
 - ``gradebook``    ``gradebook.csv`` and the summary, rebuilt from the per-student files
+- ``dashboard``    ``summary.html``: the summary as a self-contained page (templates in ``templates/``)
+- ``changes``      ``changes.md``/``.json``: whose totals a ``--force`` run changed
+- ``similarity``   ``course similarity``: the most alike code per module (copydetect, stubs as boilerplate)
 - ``layout``       the names of the class-level result files
 - ``class_run``    the whole class: parallel, resumable, with a progress bar
 """

@@ -8,6 +8,13 @@ crash), the gradebook and the summary are rebuilt from the per-student files at 
 end; a run killed outright loses only the students in flight, which the next run
 grades. Every entry found gets a row: a student the grader itself failed on is
 published ``invalid`` with the error (and graded again by the next run).
+
+With ``force``, the totals and statuses of the students about to be graded again are
+read first, and the run ends by writing which of them changed (``changes.md``,
+``changes.json``: ``grader.bulk.changes``; every run removes the previous run's). With
+``similarity``, a finished run also compares the class's code
+(``grader.bulk.similarity``) into ``RESULTS/similarity/``, and the summary lists the top
+pairs.
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from grader.bulk import changes
 from grader.bulk.gradebook import rebuild
+from grader.bulk.layout import SIMILARITY_DIR
+from grader.bulk.similarity import write_report
 from grader.bulk.student import (
     Interrupted,
     Settings,
@@ -49,7 +59,7 @@ def _exclusive(out: Path):
 
 
 def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: bool = False,
-                progress: bool = True) -> dict:
+                progress: bool = True, similarity: bool = False) -> dict:
     """Grade every entry of ``submissions`` into ``settings.out``; return the summary.
 
     The summary gains ``skipped`` (already graded) and ``failed`` (ids this run could not
@@ -61,13 +71,19 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     out.mkdir(parents=True, exist_ok=True)
     with _exclusive(out):
         shutil.rmtree(out / ".work", ignore_errors=True)  # what a killed run left in flight
+        changes.clear(out)  # they described the previous run
         entries = discover(Path(submissions), skip=out)
         todo = [entry for entry in entries if force or not is_done(out, entry)]
+        previous = changes.previous_results(out, [entry.id for entry in todo]) if force else None
         failed: dict[str, str] = {}
         try:
             _grade_all(todo, settings, workers, progress, failed)
+            if similarity:
+                write_report(Path(submissions), out / SIMILARITY_DIR, skip=out)
         finally:
             shutil.rmtree(out / ".work", ignore_errors=True)
+            if previous is not None:
+                changes.write_changes(out, changes.changes_since(previous, out))
             summary = rebuild(out)
     return {**summary, "skipped": len(entries) - len(todo), "failed": failed}
 

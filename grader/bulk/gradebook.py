@@ -8,7 +8,12 @@
   or empty);
 - ``summary.json`` and ``summary.md``: how many students per status, mean and median of
   the totals, a text histogram of the totals, the checks failed most often, the flagged
-  submissions.
+  submissions, the totals the last ``--force`` run changed (``changes.json``, see
+  ``grader.bulk.changes``) and the most similar pairs (``similarity/similarity.json``,
+  written by ``course grade --similarity``);
+- ``summary.html``: the same as a page (``grader.bulk.dashboard``), with the mean and
+  median of each exercise, the failure rate of each check, the slowest students and one
+  row per student linking to ``<id>/feedback.html``.
 
 It runs at the end of every ``course grade`` run, so a run killed half-way still leaves
 a gradebook consistent with the students it finished (after the re-run: all of them).
@@ -25,9 +30,12 @@ from collections import Counter
 from pathlib import Path
 
 from grader.atomic import write_json_atomic, write_text_atomic
-from grader.bulk.layout import GRADEBOOK, SUMMARY_JSON, SUMMARY_MD
+from grader.bulk.changes import Change, headline, read_changes
+from grader.bulk.dashboard import dashboard_html
+from grader.bulk.layout import GRADEBOOK, SUMMARY_HTML, SUMMARY_JSON, SUMMARY_MD
 from grader.bulk.record import STATUSES, GradingRecord
 from grader.bulk.screen import flags_text
+from grader.bulk.similarity import read_summary as similarity_summary
 from grader.paths import EXERCISE_MODULES
 
 HISTOGRAM_BIN = 10
@@ -43,10 +51,14 @@ def load_records(out: Path) -> list[GradingRecord]:
 def rebuild(out: Path) -> dict:
     """Write the gradebook and the summary of ``out``; return the summary."""
     records = load_records(out)
+    results = _load_results(out, records)
     write_text_atomic(Path(out) / GRADEBOOK, gradebook_csv(records))
-    summary = summarize(records, _failed_checks(out, records))
+    summary = summarize(records, _failed_checks(results))
+    summary["changes"] = [change.to_json() for change in read_changes(out)]
+    summary["similarity"] = similarity_summary(out)
     write_json_atomic(Path(out) / SUMMARY_JSON, summary)
     write_text_atomic(Path(out) / SUMMARY_MD, summary_markdown(summary))
+    write_text_atomic(Path(out) / SUMMARY_HTML, dashboard_html(summary, records, results))
     return summary
 
 
@@ -61,14 +73,23 @@ def gradebook_csv(records: list[GradingRecord]) -> str:
     return buffer.getvalue()
 
 
-def _failed_checks(out: Path, records: list[GradingRecord]) -> Counter:
-    failed: Counter = Counter()
+def _load_results(out: Path, records: list[GradingRecord]) -> dict[str, dict]:
+    """Each student's ``results.json`` by id (unreadable ones left out)."""
+    results = {}
     for record in records:
         try:
-            results = json.loads((Path(out) / record.id / "results.json").read_text())
+            data = json.loads((Path(out) / record.id / "results.json").read_text())
         except (OSError, ValueError):
             continue
-        failed.update(test["name"] for test in results.get("tests", []) if test.get("status") != "passed")
+        if isinstance(data, dict):
+            results[record.id] = data
+    return results
+
+
+def _failed_checks(results: dict[str, dict]) -> Counter:
+    failed: Counter = Counter()
+    for data in results.values():
+        failed.update(test["name"] for test in data.get("tests", []) if test.get("status") != "passed")
     return failed
 
 
@@ -113,7 +134,11 @@ def summary_markdown(summary: dict) -> str:
     statuses = ", ".join(f"{count} {status}" for status, count in summary["statuses"].items() if count)
     lines += [f"- students: {summary['count']} ({statuses})",
               f"- mean: {summary['mean']:g} / {summary['max_score']:g}",
-              f"- median: {summary['median']:g}", "", "## Totals", "", "```"]
+              f"- median: {summary['median']:g}"]
+    changes = summary.get("changes") or []
+    if changes:
+        lines.append(f"- {headline([Change.from_json(change) for change in changes])}: see changes.md")
+    lines += ["", "## Totals", "", "```"]
     labels = [f"{b['from']:g}-{b['to']:g}" for b in summary["histogram"]]
     width = max(len(label) for label in labels)
     for label, b in zip(labels, summary["histogram"]):
@@ -123,6 +148,12 @@ def summary_markdown(summary: dict) -> str:
               for item in summary["most_failed"]] or ["- none"]
     lines += ["", "## Flagged submissions", ""]
     lines += [f"- {item['id']}: {item['flags']}" for item in summary.get("flagged", [])] or ["- none"]
+    similarity = summary.get("similarity")
+    if similarity:
+        lines += ["", "## Most similar code", ""]
+        lines += [f"- {p['module']}: {p['a']} and {p['b']}, {p['score']:.3f}" for p in similarity["pairs"]] \
+            or ["- no pair above the thresholds"]
+        lines += ["", f"The matching code side by side: {similarity['report']}."]
     if summary["sandbox_not_applied"]:
         lines += ["", "## Sandbox protections this machine did not allow", ""]
         lines += [f"- {gap}" for gap in summary["sandbox_not_applied"]]

@@ -7,4 +7,10 @@ Each student has ``RESULTS/<id>/``; hidden entries (``.train_cache``, ``.work``,
 GRADEBOOK = "gradebook.csv"
 SUMMARY_JSON = "summary.json"
 SUMMARY_MD = "summary.md"
-CLASS_FILES = (GRADEBOOK, SUMMARY_JSON, SUMMARY_MD)
+SUMMARY_HTML = "summary.html"  # the dashboard (``grader.bulk.dashboard``)
+CHANGES_MD = "changes.md"  # totals a ``--force`` run changed (``grader.bulk.changes``)
+CHANGES_JSON = "changes.json"
+SIMILARITY_DIR = "similarity"  # ``course grade --similarity`` (``grader.bulk.similarity``)
+SIMILARITY_HTML = "similarity.html"  # in SIMILARITY_DIR, or in ``course similarity --out REPORT``
+SIMILARITY_JSON = "similarity.json"
+CLASS_FILES = (GRADEBOOK, SUMMARY_JSON, SUMMARY_MD, SUMMARY_HTML, CHANGES_MD, CHANGES_JSON, SIMILARITY_DIR)
