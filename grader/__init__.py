@@ -8,6 +8,7 @@ Folders by role, in the order a submission flows through them (each folder's
 - ``notebook/``   what runs in a student's kernel or under otter: ``check()``, the otter cases
 - ``launch``, ``warm_grader``  the one way to start ``python -m pytest grader/ ...``
 - ``test_*.py``, ``plugin``, ``check_spec``  the grading process: the checks, the pytest plugin
+- ``feedback_page/``  the student's HTML feedback page with pictures (``--html``, ``feedback.html``)
 - ``checking/``   what the checks import: expectations, oracles, bar scoring, the training cache
 - ``isolation/``  the only road to student code: the gateway, the sandboxed worker
 - ``probes/``     grader code that runs beside student code (never trusted)

@@ -9,7 +9,8 @@ Options beyond pytest's: ``--target``, ``--isolate`` and the worker's limits
 (``--worker-timeout``, ``--worker-memory``, ``--worker-incidents``; their defaults come
 from ``COURSE_WORKER_TIMEOUT``, ``COURSE_WORKER_MEMORY_MB``, ``COURSE_WORKER_INCIDENTS``),
 ``--results``, the training cache, ``--grader-seed``, ``--exercise NAME`` (grade one
-exercise; repeatable) and ``--list-checks FILE`` (write every check's spec as JSON).
+exercise; repeatable), ``--list-checks FILE`` (write every check's spec as JSON) and the
+feedback page's ``--html PATH`` and ``--figures PATH`` (``grader.feedback_page.collect``).
 
 A check that runs past its time limit is stopped by this plugin's own timer
 (``CheckTimedOut``, raised by SIGALRM in the check's thread; pytest-timeout only calls
@@ -41,6 +42,7 @@ from grader.check_spec import (
 )
 from grader.checking.expectations import CheckFailed
 from grader.checking.train_cache import TrainCache
+from grader.feedback_page import collect as feedback_page
 from grader.isolation import open_gateway, shared, staged_worker
 from grader.isolation.protocol import CallInterrupted
 from grader.paths import EXERCISE_MODULES, REPO_ROOT
@@ -88,6 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="grade only this exercise's checks (repeatable)")
     group.addoption("--list-checks", default=None,
                     help="write every check's exercise, title, points and id to this JSON file")
+    feedback_page.add_options(group)
 
 
 def _env_number(name: str, kind: type) -> float | int | None:
@@ -120,6 +123,8 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.disable_warnings = True
     config.stash[_BOARD] = Scoreboard()
     config.stash[_STARTED] = time.perf_counter()
+    if not config.pluginmanager.is_registered(feedback_page):  # its pictures fixture and report hook
+        config.pluginmanager.register(feedback_page, "grader-feedback-page")
 
 
 def _grading(config: pytest.Config) -> bool:
@@ -335,6 +340,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = config.getoption("--target") or "exercises"
     results = gradescope_results(board, elapsed, {"target": str(target), "grader_version": __version__})
     write_json_atomic(Path(config.getoption("--results")), results)
+    feedback_page.write_outputs(config, results)
     if exitstatus == pytest.ExitCode.TESTS_FAILED and not _internal_errors(session):
         # Failed checks are a grade, not a crash: the run itself succeeded.
         session.exitstatus = pytest.ExitCode.OK

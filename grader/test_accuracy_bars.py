@@ -10,6 +10,10 @@ its own bar (and, under ``--isolate``, runs in a worker holding only that module
 - model: your ``MNISTModel`` trained by Keras's ``train_on_batch`` (Adam);
 - training: the lesson's CNN (the grader's) trained by your ``Trainer.train_step``;
 - keras_model: your ``build_keras_model()`` trained by its own ``fit``.
+
+Passed or failed, a bar asks for its pictures on the feedback page (``pictures.bar``):
+the accuracy at every evaluation, the confusion matrix and misclassified test digits,
+all from the grader's own predictions on the trained weights (cached with the outcome).
 """
 
 import pytest
@@ -40,8 +44,9 @@ def train_bar(bar_gateway, target, train_cache, grader_seed, progress):
     return run_once
 
 
-def report(outcome: BarOutcome, what: str, hint: str, record_property) -> None:
+def report(outcome: BarOutcome, what: str, hint: str, record_property, pictures) -> None:
     __tracebackhide__ = True
+    pictures.bar(outcome)
     if outcome.passed:
         record_property("note", outcome.summary())  # results.json: the accuracy and epochs reached
         return
@@ -53,28 +58,28 @@ def report(outcome: BarOutcome, what: str, hint: str, record_property) -> None:
 
 @pytest.mark.points(6, exercise="training")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_cnn_bar_with_your_train_step(train_bar, record_property):
+def test_cnn_bar_with_your_train_step(train_bar, record_property, pictures):
     """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
     report(train_bar("cnn", "bar with your train_step", model_from="reference"),
            "the lesson's CNN trained with your Trainer.train_step",
            "check the training checks above: the step must use training=True, compute the loss "
-           "inside the tape and apply the gradients with Adam.", record_property)
+           "inside the tape and apply the gradients with Adam.", record_property, pictures)
 
 
 @pytest.mark.points(4, exercise="model")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_cnn_bar_with_your_model(train_bar, record_property):
+def test_cnn_bar_with_your_model(train_bar, record_property, pictures):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
     report(train_bar("cnn", "bar with your MNISTModel", trainer_from="reference"),
            "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
            "check the model checks above: relu after the convolution and the first dense layer, "
-           "softmax on the last, Flatten in between.", record_property)
+           "softmax on the last, Flatten in between.", record_property, pictures)
 
 
 @pytest.mark.points(6, exercise="keras_model")
 @pytest.mark.timeout(BAR_TIMEOUT)
-def test_keras_bar(train_bar, record_property):
+def test_keras_bar(train_bar, record_property, pictures):
     """your build_keras_model() trains with fit to 97% test accuracy within 5 epochs"""
     report(train_bar("keras", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
            "check the Keras model checks above: Dense(128, relu), Dropout(0.2), Dense(10, softmax), "
-           "compiled with adam and sparse_categorical_crossentropy.", record_property)
+           "compiled with adam and sparse_categorical_crossentropy.", record_property, pictures)

@@ -10,6 +10,7 @@ import pytest
 
 from grader.checking import oracles
 from grader.checking.expectations import (
+    Pictures,
     expect_close,
     expect_untouched,
     fail,
@@ -113,7 +114,8 @@ def check_conv2d(student, image, kernel, stride=1, padding="valid"):
     expected = oracles.conv2d(image, kernel, stride, padding)
     mistakes = conv2d_mistakes(image, kernel, stride, padding)
     result = expect_close(reply["result"], expected, reply["what"], mistakes=mistakes,
-                          type_name=reply["type"], rtol=1e-4, atol=1e-4, shape_hint=output_size_hint(padding))
+                          type_name=reply["type"], rtol=1e-4, atol=1e-4, shape_hint=output_size_hint(padding),
+                          pictures=Pictures(image))
     if result.shape != expected.shape:
         return
     expect_untouched(reply)
@@ -199,7 +201,8 @@ def check_layer(student, images, kernels, biases, stride=1, padding="valid"):
     expected = oracles.conv2d_layer(images, kernels, biases, stride, padding)
     expect_close(reply["result"], expected, reply["what"], type_name=reply["type"], rtol=1e-4, atol=1e-4,
                  mistakes=layer_mistakes(images, kernels, biases, stride, padding),
-                 shape_hint=output_size_hint(padding, spatial_axes=(1, 2)))
+                 shape_hint=output_size_hint(padding, spatial_axes=(1, 2)),
+                 pictures=Pictures(images, (0, ..., 0), f"image 1 of {len(images)}, channel 1"))
     expect_untouched(reply)
 
 

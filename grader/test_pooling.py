@@ -10,6 +10,7 @@ import pytest
 
 from grader.checking import oracles
 from grader.checking.expectations import (
+    Pictures,
     expect_close,
     expect_untouched,
     fail,
@@ -123,8 +124,10 @@ def check_pool(student, image, **kwargs):
     __tracebackhide__ = True
     reply = student_call(student, MODULE, "max_pool2d", image, **kwargs)
     expected = oracles.max_pool2d(image, **kwargs)
+    channels = np.ndim(image) == 3
+    pictures = Pictures(image, (..., 0), f"channel 1 of {np.shape(image)[2]}") if channels else Pictures(image)
     expect_close(reply["result"], expected, reply["what"], mistakes=pool_mistakes(image, **kwargs),
-                 type_name=reply["type"], rtol=0, atol=0)
+                 type_name=reply["type"], rtol=0, atol=0, pictures=pictures)
     return reply
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from grader.checking.expectations import (
+    Pictures,
     call_text,
     expect_array,
     expect_close,
@@ -58,8 +59,10 @@ def test_normalize_values(student, rng):
     """normalize scales pixel values to images / 255 (0 -> 0, 255 -> 1)"""
     for images in normalize_cases(rng):
         reply = student_call(student, MODULE, "normalize", images)
+        batch = images.ndim == 3
+        pictures = Pictures(images, (0,), f"image 1 of {len(images)}") if batch else Pictures(images)
         expect_close(reply["result"], np.asarray(images, np.float64) / 255, reply["what"], rtol=NORMALIZE_RTOL,
-                     atol=0, mistakes=normalize_mistakes(images), type_name=reply["type"])
+                     atol=0, mistakes=normalize_mistakes(images), type_name=reply["type"], pictures=pictures)
 
 
 @pytest.mark.points(1)

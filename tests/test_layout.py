@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-FOLDERS = ("checking", "isolation", "probes", "notebook", "authoring", "bulk")
+FOLDERS = ("checking", "isolation", "probes", "notebook", "authoring", "bulk", "feedback_page")
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:

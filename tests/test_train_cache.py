@@ -112,3 +112,20 @@ def test_a_claim_held_too_long_is_not_waited_for(tmp_path):
         with cache.claim("key", patience=1.0):
             waited = time.monotonic() - started
     assert 1.0 <= waited < 5.0
+
+
+def test_the_key_covers_the_bar_code_that_exists():
+    """Every file of ``BAR_CODE`` is there: a moved file would silently drop out of the key."""
+    from grader.checking.train_cache import BAR_CODE, environment_fingerprint
+
+    assert "missing" not in environment_fingerprint()["bar_code"].values(), BAR_CODE
+    assert "checking/bar_scoring.py" in BAR_CODE
+
+
+def test_an_older_entry_replays_without_the_fields_it_lacks():
+    from grader.checking.bar_scoring import BarOutcome
+
+    old = {"bar": 0.98, "passed": True, "accuracy": 0.981, "epochs": 1.0, "curve": [[1.0, 0.981]],
+           "stopped": "bar met", "a field of a later grader": 1}
+    outcome = BarOutcome.replayed(old)
+    assert outcome.cached and outcome.passed and outcome.predictions == "" and outcome.curve == [[1.0, 0.981]]

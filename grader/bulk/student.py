@@ -18,8 +18,9 @@ importing them): code that reaches for the grader's internals is graded as usual
 (``flags``), ``feedback.md`` and the gradebook.
 
 Published in ``RESULTS/<id>/``, each file atomically: ``results.json`` (as the grader
-wrote it), ``feedback.md``, ``grader-output.txt`` (the end of pytest's output) and,
-last, ``grading.json`` (status, reason, flags, scores, seconds, peak worker memory, the
+wrote it), ``feedback.md``, ``feedback.html`` (``grader.feedback_page.render_page`` of the
+results, the pictures the grading process drew, written with ``--figures``, and the
+grading record), ``grader-output.txt`` (the end of pytest's output) and, last, ``grading.json`` (status, reason, flags, scores, seconds, peak worker memory, the
 sandbox applied, and which entry it is: ``entry``, ``entry_key``), whose presence marks
 the student as done, unless it belongs to another entry (ids are given by name, and a
 new entry can change them) or records a failure of the grader itself (``retry``).
@@ -40,6 +41,7 @@ from grader.bulk.feedback import feedback_text
 from grader.bulk.record import STATUSES, GradingRecord, Status
 from grader.bulk.screen import screen
 from grader.bulk.submissions import Entry, InvalidSubmission, stage
+from grader.feedback_page import render_page
 from grader.launch import RunHandle, grader_args, grading_environment, start
 from grader.report import Scoreboard, gradescope_results
 from grader.warm_grader import WarmGrader
@@ -54,6 +56,8 @@ FAULT_STATUS = (
 INTERRUPT_GRACE = 60
 OUTPUT_KEPT_BYTES = 20_000
 PYTEST_INTERRUPTED = 2  # pytest's exit code after Ctrl-C
+#: The grading run's pictures (``--figures``), in the student's work folder.
+FIGURES_FILE = "figures.json"
 
 
 class Interrupted(Exception):
@@ -85,6 +89,7 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> Gra
     (work / "tmp").mkdir(parents=True)
     try:
         record = GradingRecord(entry.id, "invalid", entry.name, entry.key)
+        figures: dict = {}
         try:
             record.notes = stage(entry, work / "submission")
         except InvalidSubmission as error:
@@ -92,9 +97,10 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> Gra
         else:
             record.flags = [flag.to_json() for flag in screen(work / "submission")]
             results = _grade_staged(work, settings, launcher, record)
+            figures = _figures(work / FIGURES_FILE)
         _score(record, results)
         record.flagged, record.seconds = bool(record.flags), round(time.monotonic() - started, 1)
-        _publish(settings.out / entry.id, results, record, work / "grader-output.txt")
+        _publish(settings.out / entry.id, results, record, work / "grader-output.txt", figures)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return record
@@ -118,7 +124,7 @@ def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: 
     args = grader_args(work / "submission", results_path, "--isolate",
                        "--train-cache", str(settings.out / ".train_cache"),
                        "--worker-timeout", str(settings.call_timeout), "--worker-memory", str(settings.memory_mb),
-                       "--worker-incidents", str(incidents))
+                       "--worker-incidents", str(incidents), "--figures", str(work / FIGURES_FILE))
     process = start(args, output=work / "grader-output.txt", warm=launcher, cwd=work,
                     env=grading_environment(TMPDIR=str(work / "tmp")))
     timed_out = _wait(process, settings.student_timeout)
@@ -152,6 +158,15 @@ def _wait(process: RunHandle, limit: float) -> bool:
         process.kill()
         process.wait()
     return True
+
+
+def _figures(path: Path) -> dict:
+    """The pictures the grading process wrote (``render_page`` checks each one again)."""
+    try:
+        figures = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return figures if isinstance(figures, dict) else {}
 
 
 def _events(path: Path) -> list[dict]:
@@ -196,10 +211,12 @@ def _score(record: GradingRecord, results: dict) -> None:
     record.exercises = {name: float(entry.get("score", 0.0)) for name, entry in exercises.items()}
 
 
-def _publish(folder: Path, results: dict, record: GradingRecord, output: Path | None) -> None:
+def _publish(folder: Path, results: dict, record: GradingRecord, output: Path | None,
+             figures: dict | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "results.json", results)
     write_text_atomic(folder / "feedback.md", feedback_text(record, results))
+    write_text_atomic(folder / "feedback.html", render_page(results, figures or {}, record.to_json()))
     if output is not None and output.is_file():
         data = output.read_bytes()[-OUTPUT_KEPT_BYTES:]
         write_text_atomic(folder / "grader-output.txt", data.decode("utf-8", "replace"))

@@ -13,6 +13,10 @@ after one epoch). No test image or label ever leaves this process, and the stude
 Each run gets a gateway from ``open_gateway(modules)``: under ``--isolate`` a fresh worker
 whose staged submission holds only ``modules`` (the files the run may read), which is
 also exactly what the training cache is keyed by (``grader.checking.train_cache``).
+
+The outcome keeps the grader's own measurements for the feedback page's pictures: the
+accuracy at every evaluation (``curve``) and the last evaluation's 10,000 test
+predictions (``predictions``, one digit per test image), cached with the rest.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import ContextManager
 
@@ -55,6 +59,13 @@ class BarOutcome:
     not_implemented: bool = False
     stopped: str = ""  # "bar met", "budget spent", "hopeless", "non-finite weights", "error"
     cached: bool = False
+    predictions: str = ""  # the last evaluation's test predictions, one digit "0".."9" per test image
+
+    @classmethod
+    def replayed(cls, entry: dict) -> "BarOutcome":
+        """The outcome of a cache entry (``cached``); fields it lacks keep their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{key: value for key, value in entry.items() if key in known}, "cached": True})
 
     def summary(self) -> str:
         if self.error:
@@ -112,6 +123,11 @@ def lesson_predictions(kind: str, weights: list[np.ndarray], x: np.ndarray) -> n
     return np.concatenate(labels).astype(np.uint8)
 
 
+def digits(labels: np.ndarray) -> str:
+    """Labels 0..9 as one string of digits (10,000 test predictions: 10 KB in a cache entry)."""
+    return (np.asarray(labels, np.uint8) + ord("0")).tobytes().decode("ascii")
+
+
 def checked_weights(kind: str, reply: object) -> list[np.ndarray] | str:
     """The weights of an ``advance`` reply as float32 arrays, or why they cannot be scored."""
     weights = reply.get("weights") if isinstance(reply, dict) else None
@@ -162,7 +178,7 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
         if (hit := cache.load(key)) is not None:
             if not hit.get("not_implemented"):
                 progress("unchanged code: the cached run of it is reused")
-            return BarOutcome(**{**hit, "cached": True})
+            return BarOutcome.replayed(hit)
         outcome, cacheable = train()
         if cacheable:
             cache.store(key, asdict(outcome))
@@ -196,8 +212,10 @@ def _train(gateway, kind, bar, seed, model_from, trainer_from, progress: Progres
         if not all(np.isfinite(w).all() for w in trained):
             outcome.stopped = "non-finite weights"
             break
-        accuracy = float(np.mean(lesson_predictions(kind, trained, x_test) == y_test))
+        predicted = lesson_predictions(kind, trained, x_test)
+        accuracy = float(np.mean(predicted == y_test))
         outcome.accuracy, outcome.epochs = accuracy, epochs
+        outcome.predictions = digits(predicted)
         outcome.curve.append([epochs, round(accuracy, 5)])
         progress(f"{accuracy:.2%} test accuracy after {_epochs(epochs)}")
         if accuracy >= bar:

@@ -4,10 +4,18 @@ A check fails by raising ``CheckFailed`` (a wrong answer) or ``NotImplementedYet
 untouched stub); the pytest plugin prints their message alone, never a traceback of
 grader internals. Messages say what was called, what was expected, what came back, and
 at most one hint for the likely mistake.
+
+A check whose answer is an image (``conv2d``, ``max_pool2d``, ``normalize``) may opt in to
+pictures: ``expect_close(..., pictures=Pictures(input))``. When it then fails on values,
+the ``CheckFailed`` carries a ``Comparison`` (the input, the oracle's expected array, the
+reply's actual array) in ``figures``; the feedback page (``grader.feedback_page``) draws
+it in the grading process. Nothing is attached for a non-array, a wrong shape or
+non-finite values.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -25,8 +33,36 @@ ATOL_FLOAT32 = 1e-4
 MISTAKE_RTOL = 1e-9
 
 
+@dataclass(frozen=True)
+class Pictures:
+    """A check's opt-in to pictures of its failures: the ``input`` it called with, and which
+    2-D slice of the input and of both outputs to draw (``index``, e.g. ``(0,)`` for the
+    first image of a batch, ``(..., 0)`` for the first channel), described by ``note``."""
+
+    input: np.ndarray
+    index: tuple = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What a failed array check shows: its input, the expected and the actual output
+    (plain arrays of the same shape: the oracle's, and the validated reply's)."""
+
+    input: np.ndarray
+    expected: np.ndarray
+    actual: np.ndarray
+    index: tuple = ()
+    note: str = ""
+
+
 class CheckFailed(AssertionError):
-    """A wrong answer; the message is the whole report."""
+    """A wrong answer; the message is the whole report. ``figures``: the comparisons
+    of a check that opted in to pictures (empty otherwise)."""
+
+    def __init__(self, *args: Any, figures: Sequence[Comparison] = ()):
+        super().__init__(*args)
+        self.figures = tuple(figures)
 
 
 class NotImplementedYet(CheckFailed):
@@ -92,10 +128,10 @@ def _indent(text: str, prefix: str = "    ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def fail(what: str, problem: str, hint: str | None = None) -> None:
-    """Raise ``CheckFailed`` as ``what: problem`` plus an optional hint line."""
+def fail(what: str, problem: str, hint: str | None = None, figures: Sequence[Comparison] = ()) -> None:
+    """Raise ``CheckFailed`` as ``what: problem`` plus an optional hint line (and ``figures``)."""
     __tracebackhide__ = True
-    raise CheckFailed(f"{what}:\n  {problem}" + (f"\n  hint: {hint}" if hint else ""))
+    raise CheckFailed(f"{what}:\n  {problem}" + (f"\n  hint: {hint}" if hint else ""), figures=figures)
 
 
 def expect_array(value: Any, what: str, type_name: str | None = None) -> np.ndarray:
@@ -120,12 +156,14 @@ def expect_close(
     mistakes: Iterable[tuple[np.ndarray, str]] = (),
     type_name: str | None = None,
     shape_hint: Callable[[tuple, tuple], str | None] | None = None,
+    pictures: Pictures | None = None,
 ) -> np.ndarray:
     """``actual`` must be an array of ``expected``'s shape and (within tolerance) values.
 
     ``mistakes`` are ``(array a typical mistake produces, hint)`` pairs; the first one
     ``actual`` matches becomes the message's hint. ``shape_hint(actual_shape,
     expected_shape)`` gives a hint for a wrong shape that no mistake's output explains.
+    ``pictures``: attach a ``Comparison`` to a failure on values (see the module docstring).
     """
     __tracebackhide__ = True
     actual = expect_array(actual, what, type_name)
@@ -143,11 +181,15 @@ def expect_close(
     close = np.isclose(actual64, expected, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         where = tuple(int(i) for i in np.argwhere(~close)[0])
+        figures = ()
+        if pictures is not None and type(actual) is np.ndarray:  # a plain array, finite, of the right shape
+            figures = (Comparison(np.asarray(pictures.input), expected, actual64, pictures.index, pictures.note),)
         fail(
             what,
             f"values differ at {int((~close).sum())} of {close.size} positions; "
             f"e.g. at index {list(where)} expected {expected[where]:.6g}, got {actual64[where]:.6g}",
             matched,
+            figures,
         )
     return actual
 

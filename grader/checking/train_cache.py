@@ -32,8 +32,9 @@ from pathlib import Path
 
 from grader import __version__
 
-#: Grader files whose change must invalidate every cached run.
-BAR_CODE = ("bars.py", "probes/bars.py", "train_cache.py")
+#: Grader files (under ``grader/``) whose change must invalidate every cached run: the bar
+#: procedure and the outcome it stores, the training probes, the lesson's network, this cache.
+BAR_CODE = ("checking/bar_scoring.py", "probes/bars.py", "lesson_networks.py", "checking/train_cache.py")
 #: Seconds to wait for another process training the same code (a CNN bar takes ~30-60 s).
 CLAIM_PATIENCE = 300.0
 
@@ -47,7 +48,7 @@ def environment_fingerprint() -> dict:
 
     from grader.tf_runtime import tf
 
-    grader_dir = Path(__file__).parent
+    grader_dir = Path(__file__).resolve().parents[1]
     return {
         "grader": __version__,
         "bar_code": {name: file_digest(grader_dir / name) for name in BAR_CODE},
