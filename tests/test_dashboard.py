@@ -75,10 +75,10 @@ def real_results(tmp_path_factory) -> dict[str, dict]:
 def publish(out: Path, folder: str, ident: str, results: dict, status: str = "graded", reason: str = "",
             flags: tuple[dict, ...] = (), seconds: float = 1.0) -> GradingRecord:
     """A student's files as ``course grade`` publishes them (totals copied from results.json)."""
-    record = GradingRecord(ident, folder, "0" * 16, status, reason, float(results["score"]),
-                           float(results["max_score"]),
-                           {name: float(e["score"]) for name, e in results["extra_data"]["exercises"].items()},
-                           seconds, bool(flags), list(flags))
+    record = GradingRecord(ident, status, entry=folder, entry_key="0" * 16, reason=reason,
+                           score=float(results["score"]), max_score=float(results["max_score"]),
+                           exercises={name: float(e["score"]) for name, e in results["extra_data"]["exercises"].items()},
+                           seconds=seconds, flagged=bool(flags), flags=list(flags))
     (out / folder).mkdir(parents=True)
     (out / folder / "results.json").write_text(json.dumps(results))
     (out / folder / "grading.json").write_text(json.dumps(record.to_json()))
