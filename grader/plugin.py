@@ -34,7 +34,6 @@ import pytest
 from grader import __version__
 from grader.atomic import write_json_atomic
 from grader.check_spec import (
-    DEFAULT_CHECK_TIMEOUT,
     CheckSpec,
     InvalidCheck,
     is_check,
@@ -141,12 +140,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     specs, errors = {}, []
     for item in filter(is_check, items):
         try:
-            specs[item.nodeid] = spec_of(item)
+            spec = specs[item.nodeid] = spec_of(item)
         except InvalidCheck as error:
             errors.append(str(error))
             continue
         if item.get_closest_marker("timeout") is None:  # so pytest-timeout calls our timer
-            item.add_marker(pytest.mark.timeout(DEFAULT_CHECK_TIMEOUT))
+            item.add_marker(pytest.mark.timeout(spec.time_limit))
     if errors:
         raise pytest.UsageError("grader checks without valid points:\n" + "\n".join(errors))
     config.stash[_SPECS] = specs
@@ -155,7 +154,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         dropped = [item for item in items if item.nodeid in specs and specs[item.nodeid].exercise not in wanted]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
-            items[:] = [item for item in items if item not in dropped]
+            gone = {item.nodeid for item in dropped}
+            items[:] = [item for item in items if item.nodeid not in gone]
     items.sort(key=lambda item: item.nodeid in specs and specs[item.nodeid].bar)
 
 
