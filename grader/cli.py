@@ -42,14 +42,18 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from grader.authoring.release import leaked_solution_lines, write_release
+    from grader.authoring.release import ReleaseError, check_release, write_release
+    from grader.launch import list_checks
 
-    written = write_release(Path(args.destination))
-    leaks = leaked_solution_lines(Path(args.destination))
-    if leaks:
-        print(f"course release: reference code leaked into the release: {leaks[:3]}", file=sys.stderr)
+    checks = list_checks()
+    written = write_release(Path(args.destination), checks)
+    try:
+        check_release(Path(args.destination), checks)
+    except ReleaseError as error:
+        print(f"course release: {error}", file=sys.stderr)
         return 1
-    print(f"wrote a student release of {len(written)} files to {args.destination} (no solution code)")
+    print(f"wrote a student release of {len(written)} files to {args.destination} "
+          "(no solution code, no withheld check)")
     return 0
 
 

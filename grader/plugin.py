@@ -37,6 +37,7 @@ from grader.check_spec import (
     CheckSpec,
     InvalidCheck,
     is_check,
+    more_checks_line,
     spec_of,
 )
 from grader.checking.expectations import CheckFailed
@@ -284,6 +285,7 @@ def _record(board: Scoreboard, spec: CheckSpec, report: pytest.TestReport) -> No
             output=output,
             execution_time=report.duration,
             bar=spec.bar,
+            visibility=spec.visibility,
         )
     )
 
@@ -329,6 +331,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("score")
     for line in score_table(board).splitlines():
         terminalreporter.write_line(line)
+    more = more_checks_line({check.exercise for check in board.checks})
+    if more:
+        terminalreporter.write_line(more)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -35,6 +35,12 @@ class CheckResult:
     output: str = ""
     execution_time: float = 0.0
     bar: bool = False  # an accuracy bar (listed after the exercises)
+    visibility: str = "visible"  # Gradescope's; anything else is a check the instructor runs
+
+    @property
+    def withheld(self) -> bool:
+        """A check whose title and message a student is not shown (``grader.check_spec``)."""
+        return self.visibility != "visible"
 
     @property
     def not_implemented(self) -> bool:
@@ -151,7 +157,7 @@ def gradescope_results(board: Scoreboard, execution_time: float, extra: dict | N
                 "status": check.status,
                 "output": check.output,
                 "tags": [check.exercise, BAR_TAG] if check.bar else [check.exercise],
-                "visibility": "visible",
+                "visibility": check.visibility,
                 "execution_time": round(check.execution_time, 3),
             }
         )
@@ -184,6 +190,7 @@ def board_from_results(data: dict) -> Scoreboard:
                 output=test.get("output", ""),
                 execution_time=float(test.get("execution_time", 0.0)),
                 bar=BAR_TAG in (test.get("tags") or [])[1:],
+                visibility=str(test.get("visibility", "visible")),
             )
         )
     return Scoreboard(checks)

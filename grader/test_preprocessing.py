@@ -54,32 +54,31 @@ def normalize_cases(rng):
     ]
 
 
-@pytest.mark.points(1)
-def test_normalize_values(student, rng):
-    """normalize scales pixel values to images / 255 (0 -> 0, 255 -> 1)"""
-    for images in normalize_cases(rng):
-        reply = student_call(student, MODULE, "normalize", images)
-        batch = images.ndim == 3
-        pictures = Pictures(images, (0,), f"image 1 of {len(images)}") if batch else Pictures(images)
-        expect_close(reply["result"], np.asarray(images, np.float64) / 255, reply["what"], rtol=NORMALIZE_RTOL,
-                     atol=0, mistakes=normalize_mistakes(images), type_name=reply["type"], pictures=pictures)
+def check_normalize(student, images):
+    """normalize(images) must be a new float32 array equal to images / 255, images untouched."""
+    __tracebackhide__ = True
+    reply = student_call(student, MODULE, "normalize", images)
+    # One 2-D picture: the first image of a batch (N, H, W), and its first channel if (N, H, W, C).
+    pictures = {3: Pictures(images, (0,), f"image 1 of {len(images)}"),
+                4: Pictures(images, (0, ..., 0), f"image 1 of {len(images)}, channel 1")}.get(images.ndim,
+                                                                                           Pictures(images))
+    result = expect_close(reply["result"], np.asarray(images, np.float64) / 255, reply["what"], rtol=NORMALIZE_RTOL,
+                          atol=0, mistakes=normalize_mistakes(images), type_name=reply["type"], pictures=pictures)
+    expect_untouched(reply)
+    if result.dtype != np.float32:
+        hint = ("images / 255 gives float64: convert with .astype(np.float32)."
+                if result.dtype == np.float64 else
+                "divide with / (not //) and convert to float32: images.astype(np.float32) / 255.")
+        fail(reply["what"], f"expected dtype float32, got {result.dtype}", hint)
 
 
 @pytest.mark.points(1)
-def test_normalize_float32_untouched(student, rng):
-    """normalize returns a new float32 array and leaves its input untouched"""
+def test_normalize(student, rng):
+    """normalize returns a new float32 array of images / 255 (0 -> 0, 255 -> 1) and leaves its input untouched"""
     # float32 input too: np.asarray(images, np.float32) does not copy it, so `/=` would write into it.
-    for images in [*normalize_cases(rng)[:2], normalize_cases(rng)[1].astype(np.float32)]:
-        reply = student_call(student, MODULE, "normalize", images)
-        expect_untouched(reply)
-        result = expect_array(reply["result"], reply["what"], reply["type"])
-        if result.shape != images.shape:
-            fail(reply["what"], f"expected shape {images.shape}, got {result.shape}")
-        if result.dtype != np.float32:
-            hint = ("images / 255 gives float64: convert with .astype(np.float32)."
-                    if result.dtype == np.float64 else
-                    "divide with / (not //) and convert to float32: images.astype(np.float32) / 255.")
-            fail(reply["what"], f"expected dtype float32, got {result.dtype}", hint)
+    cases = normalize_cases(rng)
+    for images in [*cases, cases[1].astype(np.float32)]:
+        check_normalize(student, images)
 
 
 RANGE_HINT = ("pixel values outside [0, 255] usually mean the images were normalised already: "

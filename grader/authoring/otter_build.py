@@ -8,6 +8,12 @@ outcome and message from the real grader's run on the exercise code extracted fr
 submission. So the otter score of a submission equals its ``pytest grader/`` score,
 exercise by exercise, and no check is written twice.
 
+A withheld check (``grader/test_<exercise>_hidden.py``, visibility other than
+``"visible"``) becomes a case with otter's ``hidden=True``, named "<exercise>: a check
+your instructor runs <k>" and calling ``otter_case`` with the digest of its title
+(``withheld_key``), so the test file, the case name and the source line otter quotes
+when it fails never carry the title; the failed case says only ``WITHHELD_FAILURE``.
+
 The submission is never executed by otter. ``otter_config.json`` lists the plugin
 ``grader.notebook.otter_plugin.CoursePlugin``: before otter starts its kernel it grades the
 submission's text with ``pytest grader/ --isolate`` and replaces the submission with an
@@ -44,6 +50,7 @@ import tomllib
 
 from grader.errors import CourseError
 from grader.launch import GRADER_DIR, list_checks
+from grader.notebook.otter_cases import withheld_key
 from grader.paths import EXERCISE_MODULES, MNIST_PATH, REPO_ROOT
 
 DEFAULT_OUTPUT = REPO_ROOT / "dist" / "autograder.zip"
@@ -87,7 +94,7 @@ name = {module!r}
 
 TEST_CASE = '''
 
-@test_case(name={name!r}, points={points!r})
+@test_case(name={name!r}{hidden}, points={points!r})
 def check_{number:02d}(env):
     from grader.notebook.otter_cases import otter_case
 
@@ -111,10 +118,17 @@ def render_test_files(checks: list[dict] | None = None) -> dict[str, str]:
         if len(set(titles)) != len(titles):
             raise AutograderBuildError(f"two checks of {module}.py share a title: {sorted(titles)}")
         text = TEST_FILE_HEADER.format(module=module)
+        withheld = 0
         for number, check in enumerate(own, start=1):
             points = check["points"]
-            text += TEST_CASE.format(name=f"{module}: {check['title']}", number=number, module=module,
-                                     title=check["title"], points=int(points) if points == int(points) else points)
+            if check.get("visibility", "visible") != "visible":
+                withheld += 1
+                name, title, hidden = f"{module}: a check your instructor runs {withheld}", \
+                    withheld_key(check["title"]), ", hidden=True"
+            else:
+                name, title, hidden = f"{module}: {check['title']}", check["title"], ""
+            text += TEST_CASE.format(name=name, number=number, module=module, title=title, hidden=hidden,
+                                     points=int(points) if points == int(points) else points)
         files[f"{module}.py"] = text
     return files
 

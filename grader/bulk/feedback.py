@@ -2,29 +2,25 @@
 
 The score per exercise, what the static screen flagged (if anything), then every
 failed check with the grader's message (what was called, what was expected, what came
-back, a hint), grouped by exercise.
+back, a hint), grouped by exercise. A check whose ``visibility`` is not ``"visible"``
+(a withheld check, ``grader.check_spec``) shows neither its title nor its message, only
+"a check your instructor runs" with its points, which count in the totals; the status
+wording is the feedback page's (``grader.feedback_page.page``), so both say the same.
 """
 
 from __future__ import annotations
 
-from grader.bulk.record import GradingRecord, Status
+from grader.bulk.record import GradingRecord
 from grader.bulk.screen import Flag
+from grader.feedback_page.page import HIDDEN_CHECK, STATUS_TEXT
 from grader.report import board_from_results
-
-_STATUS_TEXT: dict[Status, str] = {
-    "graded": "graded",
-    "timeout": "graded, but some of your code ran out of time",
-    "memory": "graded, but some of your code ran out of memory",
-    "crashed": "graded, but some of your code stopped the grader's worker",
-    "invalid": "not graded",
-}
 
 
 def feedback_text(record: GradingRecord, results: dict) -> str:
     """The Markdown feedback for ``record`` (``grading.json``) and its ``results.json``."""
     board = board_from_results(results)
     lines = [f"# Feedback for {record.id}", ""]
-    lines.append(f"**Score: {board.total:g} / {board.max_total:g}**, {_STATUS_TEXT[record.status]}.")
+    lines.append(f"**Score: {board.total:g} / {board.max_total:g}**, {STATUS_TEXT[record.status]}.")
     if record.reason:
         lines += ["", f"Why: {record.reason}"]
     for note in record.notes:
@@ -43,6 +39,9 @@ def feedback_text(record: GradingRecord, results: dict) -> str:
     for exercise in dict.fromkeys(check.exercise for check in failed):
         lines += ["", f"### {exercise}"]
         for check in (c for c in failed if c.exercise == exercise):
+            if check.withheld:
+                lines += ["", f"- {HIDDEN_CHECK} (0 / {check.max_score:g} points)"]
+                continue
             lines += ["", f"- {check.name} (0 / {check.max_score:g} points)", ""]
             lines += [f"      {line}" for line in (check.output.strip() or "failed").splitlines()]
     if board.checks and not failed:

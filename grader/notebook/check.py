@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from grader.check_spec import more_checks_line
 from grader.errors import GraderCrashed
 from grader.launch import GradingRun, grade, grader_args
 from grader.notebook.extract import missing_parts, modules_from_cells, write_modules
@@ -64,6 +65,7 @@ def format_report(board: Scoreboard, whole: bool = True) -> str:
               f"{passed} of {len(board.checks)} checks passed"]
     if whole:
         lines += ["", score_table(board)]
+    lines.append(more_checks_line(exercises))  # in a student release: the checks it leaves out
     return "\n".join(line for line in lines if line is not None)
 
 

@@ -5,10 +5,16 @@
 ``title`` did in the isolated run that the autograder's otter plugin
 (``grader.notebook.otter_plugin``) made of the submission before otter ran anything. It
 grades nothing itself and no code of the submission ever runs where it is called.
+
+A withheld check (visibility other than ``"visible"``, ``grader.check_spec``) is named in
+its case by ``withheld_key(title)``, a digest of its title, so neither the test file nor
+what otter shows of it (the failing source line, the message) carries its title; such a
+case fails with ``WITHHELD_FAILURE`` only, never the grader's message.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,6 +27,14 @@ PLACEHOLDER_CELL = ("# grader.notebook.otter_plugin: the submission's cells were
                     "submission runs in this kernel")
 #: The verdict the otter plugin hands over in otter's own process (``use_verdict``).
 _TRUSTED_VERDICT: dict | None = None
+#: How the case of a withheld check names it (``withheld_key``), and what it says when it fails.
+WITHHELD_PREFIX = "withheld:"
+WITHHELD_FAILURE = "failed (a check your instructor runs)"
+
+
+def withheld_key(title: str) -> str:
+    """``"withheld:<16 hex digits>"``: how an otter case names a withheld check (not by its title)."""
+    return WITHHELD_PREFIX + hashlib.sha256(title.encode()).hexdigest()[:16]
 
 
 def use_verdict(verdict: dict | None) -> None:
@@ -70,7 +84,8 @@ def _kernel_verdict(env: dict) -> dict:
 
 
 def otter_case(env: dict, exercise: str, title: str) -> None:
-    """Pass if grader check ``title`` of ``exercise`` passed on the submission.
+    """Pass if grader check ``title`` of ``exercise`` (or the withheld check whose
+    ``withheld_key`` is ``title``) passed on the submission.
 
     What the cases of the otter test files call. The outcome is the verdict of the
     grader's isolated run that ``grader.notebook.otter_plugin`` made before otter started its
@@ -83,11 +98,16 @@ def otter_case(env: dict, exercise: str, title: str) -> None:
         verdict = _TRUSTED_VERDICT if _TRUSTED_VERDICT is not None else _kernel_verdict(env)
         if verdict.get("error"):
             raise AssertionError(f"the grader could not grade this submission: {verdict['error']}")
+        withheld = title.startswith(WITHHELD_PREFIX)
         for test in verdict.get("tests", []):
-            if test.get("name") == f"{exercise}: {title}":
+            name = str(test.get("name"))
+            own = name.split(": ", 1)[1] if name.startswith(f"{exercise}: ") else None
+            if own is not None and (withheld_key(own) if withheld else own) == title:
                 if test.get("status") == "passed":
                     return
-                raise AssertionError(test.get("output") or "failed")
+                raise AssertionError(WITHHELD_FAILURE if withheld else test.get("output") or "failed")
+        if withheld:
+            raise AssertionError("the grader did not report this check (a check your instructor runs)")
         tail = str(verdict.get("output", ""))[-2000:]
         raise AssertionError(f"the grader did not report the check {title!r}:\n{tail}")
     except AssertionError:
@@ -96,4 +116,5 @@ def otter_case(env: dict, exercise: str, title: str) -> None:
         raise AssertionError(f"the grader's verdict cannot be used: {error}") from None
 
 
-__all__ = ["otter_case", "use_verdict", "foreign_cells", "VERDICT_ENV", "PLACEHOLDER_CELL"]
+__all__ = ["otter_case", "use_verdict", "foreign_cells", "withheld_key", "VERDICT_ENV", "PLACEHOLDER_CELL",
+           "WITHHELD_FAILURE"]
