@@ -2,8 +2,9 @@
 
 Loaded by ``grader/conftest.py``. Every check in ``grader/test_<exercise>.py`` carries
 exactly one ``@pytest.mark.points(n)``; its ``CheckSpec`` (``grader.check_spec``) is parsed
-once at collection. At the end of every run the plugin prints the score table and
-writes Gradescope's ``results.json``.
+once at collection. At the end of every run the plugin prints the score table (then, in
+a student release, how many withheld checks the instructor runs) and writes Gradescope's
+``results.json``, each check with its visibility.
 
 Options beyond pytest's: ``--target``, ``--isolate`` and the worker's limits
 (``--worker-timeout``, ``--worker-memory``, ``--worker-incidents``; their defaults come

@@ -1,4 +1,5 @@
-"""Checks for ``activations.py``: ``relu`` and ``softmax`` (8 points).
+"""Checks for ``activations.py``: ``relu`` and ``softmax`` (7 points; 1 more in
+``test_activations_hidden.py``, withheld from a student release).
 
 Oracles: ``np.maximum(x, 0)`` for relu, ``keras.activations.softmax`` (in float64) for
 softmax. The hints come from computing what the typical mistakes produce (|x|, the

@@ -1,4 +1,5 @@
-"""Checks for ``convolution.py``: ``conv2d`` and ``conv2d_layer`` (20 points).
+"""Checks for ``convolution.py``: ``conv2d`` and ``conv2d_layer`` (19 points; 1 more
+in ``test_convolution_hidden.py``, withheld from a student release).
 
 Oracles: ``tf.nn.conv2d`` for one image and kernel, a real ``keras.layers.Conv2D`` given
 the same weights for a batch. The hints come from running the typical mistakes

@@ -1,4 +1,5 @@
-"""Checks for ``keras_model.py``: ``build_keras_model()`` (6 points).
+"""Checks for ``keras_model.py``: ``build_keras_model()`` (5 points; 1 more in
+``test_keras_model_hidden.py``, withheld from a student release, and 6 for its accuracy bar).
 
 One probe (``models.keras_model``) builds the student's model and describes it as
 plain data: class, input shape, layers and their settings, compile settings,

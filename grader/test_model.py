@@ -1,4 +1,5 @@
-"""Checks for ``model.py``: the subclassed CNN ``MNISTModel`` (10 points).
+"""Checks for ``model.py``: the subclassed CNN ``MNISTModel`` (9 points; 1 more in
+``test_model_hidden.py``, withheld from a student release, and 4 for its accuracy bar).
 
 One probe (``models.mnist_model``) builds the student's model, calls it twice on a
 fixed batch and describes it as plain data: layer classes and settings, weights,

@@ -1,4 +1,5 @@
-"""Checks for ``pooling.py``: ``max_pool2d`` (10 points).
+"""Checks for ``pooling.py``: ``max_pool2d`` (9 points; 1 more in
+``test_pooling_hidden.py``, withheld from a student release).
 
 Oracle: ``tf.nn.max_pool2d`` on one image, each channel separately. The hints come
 from running the typical mistakes (averaging, stride 1, channels pooled together,

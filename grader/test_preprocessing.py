@@ -1,4 +1,5 @@
-"""Checks for ``preprocessing.py``: normalize, add_channel_axis, one_hot, make_datasets (14 points).
+"""Checks for ``preprocessing.py``: normalize, add_channel_axis, one_hot, make_datasets (13 points;
+1 more in ``test_preprocessing_hidden.py``, withheld from a student release).
 
 Oracles: NumPy formulas (``x / 255``, ``x[..., None]``, rows of ``np.eye``). For
 ``make_datasets`` the probe ``datasets.make_datasets`` iterates the student's pipelines

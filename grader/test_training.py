@@ -1,5 +1,6 @@
-"""Checks for ``training.py``: the ``Trainer`` and its GradientTape step (14 points here,
-plus 8 for the CNN accuracy bar in ``test_accuracy_bars.py``).
+"""Checks for ``training.py``: the ``Trainer`` and its GradientTape step (15 points here,
+1 in ``test_training_hidden.py``, withheld from a student release, and 6 for the CNN
+accuracy bar in ``test_accuracy_bars.py``).
 
 The Trainer runs on the grader's softmax-regression model (``grader.probes.training``)
 and every expected number comes from the NumPy oracle ``grader.checking.training_oracle``, so a
