@@ -9,6 +9,7 @@ autograder's own.
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 
@@ -84,8 +85,12 @@ def checks() -> list[dict]:
     return list_checks()
 
 
+def withheld_checks(checks: list[dict]) -> list[dict]:
+    return [check for check in checks if check["visibility"] != "visible"]
+
+
 def test_each_exercise_has_one_withheld_point_and_its_total_is_unchanged(checks):
-    withheld = [check for check in checks if check["visibility"] != "visible"]
+    withheld = withheld_checks(checks)
     assert sorted(check["exercise"] for check in withheld) == sorted(EXERCISE_MODULES)
     for check in withheld:
         assert check["points"] == 1 and check["nodeid"].startswith(f"grader/test_{check['exercise']}_hidden.py::")
@@ -181,3 +186,22 @@ def test_an_otter_case_of_a_withheld_check_replays_the_verdict_without_its_messa
             otter_case({}, "model", key)
     finally:
         use_verdict(None)
+
+
+def test_the_autograder_zip_marks_exactly_the_withheld_cases_hidden(tmp_path, checks):
+    from otter.test_files.exception_test import ExceptionTestFile
+
+    from grader.authoring.otter_build import build_autograder
+
+    with zipfile.ZipFile(build_autograder(tmp_path / "autograder.zip", checks)) as archive:
+        names = archive.namelist()
+        for check in withheld_checks(checks):  # the autograder runs them: the grader in it has them
+            assert f"files/{check['nodeid'].split('::')[0]}" in names
+        for module in EXERCISE_MODULES:
+            text = archive.read(f"tests/{module}.py").decode()
+            cases = ExceptionTestFile.from_string(text, f"tests/{module}.py").test_cases  # as otter reads it
+            own = [check for check in checks if check["exercise"] == module]
+            assert [case.hidden for case in cases] == [check["visibility"] != "visible" for check in own]
+            assert [case.points for case in cases] == [check["points"] for check in own]
+            for case, check in zip(cases, own):
+                assert (check["title"] in case.name) == (not case.hidden)
