@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import re
+import shutil
 
 import pytest
 
@@ -212,3 +214,28 @@ def test_two_layouts_give_the_worker_one_file(tmp_path):
     assert (tmp_path / "a" / "keras_model.py").read_bytes() != (tmp_path / "b" / "keras_model.py").read_bytes()
     assert first.files == second.files
 
+
+
+@pytest.mark.slow
+def test_a_class_whose_models_differ_in_layout_trains_each_bar_once(tmp_path):
+    """``course grade`` of two students whose model.py/training.py/keras_model.py differ only
+    in comments and layout: one cache entry per bar key (three), the same bar scores."""
+    from grader.bulk import Settings, grade_class
+    from tests.corpus.build import is_bar
+
+    submissions = tmp_path / "submissions"
+    shutil.copytree(SOLUTIONS_DIR, submissions / "alice")
+    shutil.copytree(SOLUTIONS_DIR, submissions / "bob")
+    for module in ("model", "training", "keras_model"):
+        path = submissions / "bob" / f"{module}.py"
+        path.write_text(reformat(path.read_text(), 5))
+        assert path.read_bytes() != (SOLUTIONS_DIR / f"{module}.py").read_bytes()
+    out = tmp_path / "out"
+    grade_class(submissions, Settings(out=out), workers=2, progress=False)
+    entries = sorted((out / ".train_cache").glob("*.json"))
+    assert len(entries) == 3, [path.name for path in entries]
+    bars = {}
+    for student in ("alice", "bob"):
+        results = json.loads((out / student / "results.json").read_text())
+        bars[student] = {test["name"]: test["score"] for test in results["tests"] if is_bar(test)}
+    assert len(bars["alice"]) == 3 and bars["alice"] == bars["bob"], bars

@@ -7,8 +7,8 @@ position dropped, INDENT/DEDENT/NEWLINE kept as structure markers without their 
 (so tabs or spaces, any width, give one stream for one block structure), and every NAME,
 OP, NUMBER and STRING kept verbatim (strings and docstrings included). ``render(stream)``
 writes a stream back as source, one logical line per line, four spaces per level and a
-fixed spacing rule: a function of the stream alone, and ``normalized_tokens(render(s))
-== s`` (a test says so), so equal renderings mean equal streams.
+fixed spacing rule: a function of the stream alone, which tokenizes back to the stream it
+came from (a test says so), so equal renderings mean equal streams.
 
 **Why two modules with one normalized form behave the same.** Not because of what they
 contain: a module can read its own source (``open(__file__)``, ``inspect``,
@@ -28,7 +28,10 @@ for everyone with that key.
 
 The copy is taken only when it is provably the same program: the student's file and its
 rendering must both compile, to code objects equal in everything but line numbers and
-positions (``code_key``: bytecode, constants, names, nested code, recursively). A file
+positions (``code_key``: bytecode, constants, names, nested code, recursively). Where
+Python's compiler lets line numbers shape the bytecode (3.11 lays out the loop of a
+generator expression spread over several lines differently), the copy is refused and the
+raw bytes are kept: a missed share, never a different program. A file
 that does not tokenize or compile (a syntax error, a bad encoding, a null byte) keeps its
 raw bytes and its raw-bytes key: it fails the same way every time. Encoding declarations
 are honoured when decoding (``tokenize.detect_encoding``) and the copy is UTF-8 without
@@ -79,6 +82,8 @@ _UNARY = {"-", "+", "~", "*", "**"}
 _DOTS = {".", "..."}
 _WORDS = set(keyword.kwlist) - {"True", "False", "None"}
 INDENT_TEXT = "    "
+#: Larger files keep their raw bytes (a real module is under 20 KB; tokenize reads about 1 MB/s).
+MAX_NORMALIZED_BYTES = 1_000_000
 
 
 class NotTokenizable(ValueError):
@@ -244,7 +249,10 @@ class Canonical:
 
 def canonical_copy(source: bytes) -> Canonical | None:
     """The canonical rendering of ``source``, or None where it is not provably the same
-    program (the source does not tokenize or compile, or the rendering compiles differently)."""
+    program (the source does not tokenize or compile, or the rendering compiles differently)
+    or the file is larger than ``MAX_NORMALIZED_BYTES``."""
+    if len(source) > MAX_NORMALIZED_BYTES:
+        return None
     original = compiled(source)
     if original is None:
         return None
