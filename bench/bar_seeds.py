@@ -37,7 +37,7 @@ def main() -> None:
     for kind in args.bars:
         for seed in args.seeds:
             bar, halves = BARS[kind]
-            outcome = run_bar(lambda modules: shared(gateway), bar, seed, **halves)
+            outcome = run_bar(lambda files: shared(gateway), bar, seed, **halves)
             row = {"bar": kind, "seed": seed, "passed": outcome.passed, "accuracy": outcome.accuracy,
                    "epochs": outcome.epochs, "spare_epochs": MAX_EPOCHS - outcome.epochs,
                    "seconds": outcome.seconds, "curve": outcome.curve}

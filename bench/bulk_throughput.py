@@ -4,9 +4,10 @@ Runs the real ``course grade`` (isolated workers, default limits) on two generat
 classes, each with ``--workers 1`` and ``--workers 2``:
 
 - ``training``: every student's ``model.py``, ``training.py`` and ``keras_model.py``
-  differ (by a comment), so every student trains both accuracy bars: what a real class
+  differ (by a constant of their own: a comment would not do, the bars' cache key is the
+  modules' token stream), so every student trains both accuracy bars: what a real class
   costs the first time it is graded.
-- ``cached``: students share the reference's model files (a comment differs in
+- ``cached``: students share the reference's model files (a constant differs in
   ``activations.py``), so the bars replay from ``RESULTS/.train_cache`` (warmed before
   timing): what a re-grade costs, e.g. after a fix to a non-training check.
 
@@ -39,11 +40,11 @@ RESULTS = REPO / "bench" / "results" / "bulk_throughput.json"
 
 
 def make_class(root: Path, students: int, changed: tuple[str, ...]) -> Path:
-    """``students`` copies of the reference, each with a comment of its own in ``changed``."""
+    """``students`` copies of the reference, each with a constant of its own in ``changed``."""
     submissions = root / "submissions"
     submissions.mkdir(parents=True)
     for number in range(students):
-        folder({name: f"# student {number}" for name in changed})(submissions, {"id": f"student{number:03d}"})
+        folder({name: f"STUDENT = {number}" for name in changed})(submissions, {"id": f"student{number:03d}"})
     return submissions
 
 

@@ -209,12 +209,13 @@ def student(pytestconfig: pytest.Config, target: Target):
 
 
 @pytest.fixture(scope="session")
-def bar_gateway(pytestconfig: pytest.Config, target: Target, student):
-    """``bar_gateway(modules)``: a context manager giving the gateway an accuracy bar trains
-    through; with ``--isolate`` a fresh worker holding only ``modules`` (``grader.checking.bar_scoring``)."""
+def bar_gateway(pytestconfig: pytest.Config, student):
+    """``bar_gateway(files)``: a context manager giving the gateway an accuracy bar trains
+    through; with ``--isolate`` a fresh worker holding only ``files`` (the canonical copies of
+    the bar's modules, ``grader.checking.bar_scoring``), in-process the student's own gateway."""
     if pytestconfig.getoption("--isolate"):
-        return lambda modules: staged_worker(target, modules, **_worker_options(pytestconfig))
-    return lambda modules: shared(student)
+        return lambda files: staged_worker(files, **_worker_options(pytestconfig))
+    return lambda files: shared(student)
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,17 @@ import time
 
 import pytest
 
+from grader.checking.normalized_source import staged_files
 from grader.checking.train_cache import TrainCache
 from grader.paths import SOLUTIONS_DIR
 from tests.conftest import run_grader
 
 SETTINGS = {"kind": "keras", "seed": 1}
+
+
+def keras_key(cache, folder, settings=SETTINGS):
+    """The key of a Keras bar run of ``folder``'s ``keras_model.py``, staged as the bar stages it."""
+    return cache.key(settings, staged_files(folder, ("keras_model",)).files, ("keras_model",))
 
 
 def student_copy(tmp_path):
@@ -22,14 +28,19 @@ def student_copy(tmp_path):
 def test_entry_is_keyed_by_the_content_of_the_bar_modules_only(tmp_path):
     folder = student_copy(tmp_path)
     cache = TrainCache(tmp_path / "cache")
-    key = cache.key(SETTINGS, folder, ("keras_model",))
+    key = keras_key(cache, folder)
     assert cache.store(key, {"passed": True})
     assert cache.load(key) == {"passed": True}
-    assert cache.key({**SETTINGS, "seed": 2}, folder, ("keras_model",)) != key
+    assert keras_key(cache, folder, {**SETTINGS, "seed": 2}) != key
     (folder / "activations.py").write_text("# another exercise changed: not read by the keras bar\n")
-    assert cache.key(SETTINGS, folder, ("keras_model",)) == key
-    (folder / "keras_model.py").write_text((folder / "keras_model.py").read_text() + "\n# edit\n")
-    assert cache.key(SETTINGS, folder, ("keras_model",)) != key
+    assert keras_key(cache, folder) == key
+    source = (folder / "keras_model.py").read_text()
+    (folder / "keras_model.py").write_text(source + "\n# a comment: the same program\n")
+    assert keras_key(cache, folder) == key
+    (folder / "keras_model.py").write_text(source.replace("layers.Dropout(0.2)", "layers.Dropout(0.3)"))
+    assert keras_key(cache, folder) != key
+    (folder / "keras_model.py").unlink()
+    assert keras_key(cache, folder) != key
 
 
 def test_an_entry_is_written_once_and_never_overwritten(tmp_path):
@@ -56,7 +67,7 @@ def test_concurrent_writers_of_one_key_leave_one_complete_entry(tmp_path):
 def test_a_corrupt_or_foreign_entry_is_ignored(tmp_path):
     folder = student_copy(tmp_path)
     cache = TrainCache(tmp_path / "cache")
-    key = cache.key(SETTINGS, folder, ("keras_model",))
+    key = keras_key(cache, folder)
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / f"{key}.json").write_text("{not json")
     assert cache.load(key) is None
@@ -88,7 +99,7 @@ def test_a_claimed_key_waits_for_the_first_run(tmp_path):
     """Two gradings of the same code in parallel: the second replays the first's entry."""
     folder = student_copy(tmp_path)
     cache = TrainCache(tmp_path / "cache")
-    key = cache.key(SETTINGS, folder, ("keras_model",))
+    key = keras_key(cache, folder)
     seen = []
 
     def second_run():

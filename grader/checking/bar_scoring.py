@@ -10,9 +10,14 @@ budget of 5 epochs at batch 32 is spent, or when the run is hopeless (below
 after one epoch). No test image or label ever leaves this process, and the student's
 ``call()`` never decides a bar: only weights that really classify MNIST pass.
 
-Each run gets a gateway from ``open_gateway(modules)``: under ``--isolate`` a fresh worker
-whose staged submission holds only ``modules`` (the files the run may read), which is
-also exactly what the training cache is keyed by (``grader.checking.train_cache``).
+Each run gets a gateway from ``open_gateway(files)``, ``files`` being what
+``normalized_source.staged_files`` makes of the run's modules (file name -> bytes: each
+module's canonical copy, or its raw bytes): under ``--isolate`` a fresh worker whose
+staged submission holds exactly those bytes and nothing else, which are also exactly
+what the training cache is keyed by (``grader.checking.train_cache``); in-process the
+student's own files run. A student exception's traceback from a canonical copy is made
+to cite the student's own lines again (``cite_own_lines``), after the cache, so a
+shared entry shows every student their own line numbers.
 
 The outcome keeps the grader's own measurements for the feedback page's pictures: the
 accuracy at every evaluation (``curve``) and the last evaluation's 10,000 test
@@ -30,6 +35,7 @@ from typing import ContextManager
 
 import numpy as np
 
+from grader.checking.normalized_source import cite_own_lines, staged_files
 from grader.checking.train_cache import TrainCache
 from grader.lesson_networks import WEIGHT_SHAPES
 from grader.mnist import load_data
@@ -145,7 +151,8 @@ def _error_text(record: ErrorRecord) -> str:
     return f"{record.one_line()}\n{record.traceback.rstrip()}"
 
 
-GatewayOpener = Callable[[tuple[str, ...]], ContextManager]
+#: ``open_gateway(files)``: the gateway a run trains through, given the files it may read.
+GatewayOpener = Callable[[dict[str, bytes]], ContextManager]
 #: ``progress(text)``: one line for the student while a bar trains (a no-op by default).
 Progress = Callable[[str], None]
 
@@ -164,16 +171,24 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
     """
     bar = CNN_BAR if kind == "cnn" else KERAS_BAR
     modules = bar_modules(kind, model_from, trainer_from)
+    staged = staged_files(student_folder, modules)
     settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
                 "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
 
     def train() -> tuple[BarOutcome, bool]:
-        with open_gateway(modules) as gateway:
+        with open_gateway(staged.files) as gateway:
             return _train(gateway, kind, bar, seed, model_from, trainer_from, progress)
 
-    if cache is None:
-        return train()[0]
-    key = cache.key(settings, student_folder, modules)
+    outcome = train()[0] if cache is None else _cached(cache, cache.key(settings, staged.files, modules),
+                                                       train, progress)
+    if outcome.error:
+        outcome.error = cite_own_lines(outcome.error, staged.copies, student_folder)
+    return outcome
+
+
+def _cached(cache: TrainCache, key: str, train: Callable[[], tuple[BarOutcome, bool]],
+            progress: Progress) -> BarOutcome:
+    """The cached outcome of ``key``, or ``train()``'s, stored when it may be."""
     with cache.claim(key):
         if (hit := cache.load(key)) is not None:
             if not hit.get("not_implemented"):

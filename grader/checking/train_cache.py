@@ -2,11 +2,21 @@
 
 An entry is stored under a key of everything the run depends on: the bar's settings,
 the seed, the grader's version and bar code, TensorFlow's and Keras's versions, and
-the content of the student modules the run uses (``grader.checking.bar_scoring.bar_modules``). Under
-``--isolate`` the run's worker holds exactly those files and nothing else of the
-submission, so the key covers all it could read; nothing the worker reports (such as a
-list of files it imported) is consulted. In-process (a student's own machine) the run
-can also import the student's other modules; such an import is not in the key.
+the bytes of the student modules the run is given (``grader.checking.bar_scoring.bar_modules``,
+staged by ``grader.checking.normalized_source.staged_files``). Those bytes are each
+module's *canonical copy* (its token stream rendered in one fixed layout: comments, blank
+lines and spacing gone, every name, number, string and docstring kept), or the raw
+bytes of a file that does not tokenize or compile. So submissions that differ only in
+formatting share one run, and the key digests exactly the bytes the run's worker reads.
+
+Why sharing cannot poison anyone: under ``--isolate`` the run's worker holds those bytes
+and nothing else of the submission, so two submissions with one key give their workers
+byte-identical files; whatever a module does with its own source (reads ``__file__``, its
+line numbers, its comments) it sees the same text in both. Equal inputs, same run:
+nothing the worker reports (such as a list of files it imported) is consulted. In-process
+(a student's own machine) the run reads the student's own files and can also import their
+other modules, neither in the key: that cache is the student's own. The argument in full
+is in ``normalized_source``'s docstring.
 
 Entries hold the outcome as the grading process computed it (failures too), so a cache
 can only replay a verdict, never turn a fail into a pass. An entry is written once and
@@ -27,14 +37,16 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from grader import __version__
 
 #: Grader files (under ``grader/``) whose change must invalidate every cached run: the bar
-#: procedure and the outcome it stores, the training probes, the lesson's network, this cache.
-BAR_CODE = ("checking/bar_scoring.py", "probes/bars.py", "lesson_networks.py", "checking/train_cache.py")
+#: procedure and the outcome it stores, the training probes, the lesson's network, this cache,
+#: the canonical copies the runs are given and keyed by.
+BAR_CODE = ("checking/bar_scoring.py", "probes/bars.py", "lesson_networks.py", "checking/train_cache.py",
+            "checking/normalized_source.py")
 #: Seconds to wait for another process training the same code (a CNN bar takes ~30-60 s).
 CLAIM_PATIENCE = 300.0
 
@@ -63,11 +75,14 @@ class TrainCache:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
 
-    def key(self, settings: dict, student_folder: Path, modules: tuple[str, ...]) -> str:
+    def key(self, settings: dict, files: Mapping[str, bytes], modules: tuple[str, ...]) -> str:
+        """The key of a run of ``modules`` given ``files`` (file name -> the bytes staged)."""
+        staged = {name: files.get(f"{name}.py") for name in modules}
         material = {
             "settings": settings,
             "environment": environment_fingerprint(),
-            "modules": {name: file_digest(Path(student_folder) / f"{name}.py") for name in modules},
+            "modules": {name: "missing" if data is None else hashlib.sha256(data).hexdigest()
+                        for name, data in staged.items()},
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

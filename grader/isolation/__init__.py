@@ -17,7 +17,7 @@ modules through this package before NumPy may load.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -37,13 +37,13 @@ def open_gateway(target: "Target", isolate: bool, **worker_options: Any) -> "Gat
 
 
 @contextlib.contextmanager
-def staged_worker(target: "Target", modules: tuple[str, ...], **worker_options: Any) -> Iterator["Gateway"]:
-    """A fresh worker whose submission holds only ``modules`` of ``target`` (copies).
+def staged_worker(files: Mapping[str, bytes], **worker_options: Any) -> Iterator["Gateway"]:
+    """A fresh worker whose submission holds only ``files`` (file name -> bytes).
 
-    What an accuracy bar trains through under ``--isolate``: the run can read nothing of
-    the submission but the modules its cache key covers (``grader.checking.train_cache``).
+    What an accuracy bar trains through under ``--isolate``: the bytes are those its
+    cache key digests (``grader.checking.normalized_source.staged_files``: the canonical
+    copy of each module the bar runs), so the run can read nothing the key does not cover.
     """
-    import shutil
     import tempfile
     from pathlib import Path
 
@@ -51,10 +51,10 @@ def staged_worker(target: "Target", modules: tuple[str, ...], **worker_options: 
     from grader.target import Target
 
     with tempfile.TemporaryDirectory(prefix="course-bar-") as stage:
-        for name in modules:
-            source = target.file_of(name)
-            if source.is_file() and not source.is_symlink():
-                shutil.copyfile(source, Path(stage) / source.name)
+        for name, data in files.items():
+            if Path(name).name != name:
+                raise ValueError(f"a staged file name must be a plain name, not {name!r}")
+            (Path(stage) / name).write_bytes(data)
         gateway = WorkerGateway(Target(Path(stage)), **worker_options)
         try:
             yield gateway

@@ -7,4 +7,6 @@
   which must score 100/100 with the full grader, accuracy bars included (precision).
 - ``build.materialize(entry, folder)``: a submission folder for one entry (a copy of
   ``solutions/`` with the entry's change applied; every edit must match exactly once).
+- ``reformat.reformat(source, style)``: the same tokens in another layout (comments,
+  blank lines, spacing, reflowed calls, indentation), for the bar cache's normalized key.
 """
