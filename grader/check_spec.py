@@ -23,6 +23,8 @@ CHECKS_DIR = Path(__file__).resolve().parent
 BARS_MODULE = "test_accuracy_bars.py"
 #: Seconds a check may run unless its ``@pytest.mark.timeout(s)`` says otherwise.
 DEFAULT_CHECK_TIMEOUT = 60
+#: The seed of the randomized checks and the training runs unless ``--grader-seed`` says otherwise.
+DEFAULT_SEED = 1234
 
 
 class InvalidCheck(ValueError):

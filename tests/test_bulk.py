@@ -262,7 +262,7 @@ def test_the_gradebook_is_rebuilt_from_the_student_files(tmp_path):
     summary = rebuild(tmp_path)
     rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
     assert [row["id"] for row in rows] == ["a", "b", "c"]
-    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"]
+    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "reason", "flagged"]
     assert rows[1]["flagged"] == "model.py:3 imports the grader (grader); training.py is 300 KB"
     assert rows[0]["flagged"] == rows[2]["flagged"] == ""
     assert summary["flagged"] == [{"id": "b", "flags": rows[1]["flagged"]}]
@@ -282,7 +282,7 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     .tar.gz, no code, a student the grader itself fails on: one row each, saying why."""
     import grader.bulk.student as student
 
-    def fake_grader(work: Path, settings, launcher, record) -> dict:
+    def fake_grader(work: Path, settings, launcher, record, stop=None) -> dict:
         if "BOOM" in (work / "submission" / "activations.py").read_text():
             raise RuntimeError("a bug in the grader")
         record.status, record.reason = "graded", ""

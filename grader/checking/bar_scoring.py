@@ -78,12 +78,26 @@ def _epochs(count: float) -> str:
     return f"{count:g} epoch" + ("" if count == 1 else "s")
 
 
+#: The runs the accuracy-bar checks make (``grader.test_accuracy_bars``), by the exercise
+#: each decides: ``(kind, model_from, trainer_from)``, one student module per run.
+BAR_RUNS = {"training": ("cnn", "reference", "student"), "model": ("cnn", "student", "reference"),
+            "keras_model": ("keras", "student", "student")}
+
+
 def bar_modules(kind: str, model_from: str = "student", trainer_from: str = "student") -> tuple[str, ...]:
     """The student modules a run uses: what its worker holds and its cache key covers."""
     if kind == "keras":
         return ("keras_model",)
     return tuple(name for name, source in (("model", model_from), ("training", trainer_from))
                  if source == "student")
+
+
+def run_key(cache: TrainCache, kind: str, seed: int, student_folder: Path, model_from: str = "student",
+            trainer_from: str = "student") -> str:
+    """The training cache's key of one bar run of the code in ``student_folder``."""
+    settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from,
+                "bar": CNN_BAR if kind == "cnn" else KERAS_BAR, "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
+    return cache.key(settings, student_folder, bar_modules(kind, model_from, trainer_from))
 
 
 def initial_weights(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
@@ -163,17 +177,14 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
     accuracy at every evaluation, or that a cached run of the same code is reused.
     """
     bar = CNN_BAR if kind == "cnn" else KERAS_BAR
-    modules = bar_modules(kind, model_from, trainer_from)
-    settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
-                "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
 
     def train() -> tuple[BarOutcome, bool]:
-        with open_gateway(modules) as gateway:
+        with open_gateway(bar_modules(kind, model_from, trainer_from)) as gateway:
             return _train(gateway, kind, bar, seed, model_from, trainer_from, progress)
 
     if cache is None:
         return train()[0]
-    key = cache.key(settings, student_folder, modules)
+    key = run_key(cache, kind, seed, student_folder, model_from, trainer_from)
     with cache.claim(key):
         if (hit := cache.load(key)) is not None:
             if not hit.get("not_implemented"):
