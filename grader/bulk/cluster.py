@@ -42,7 +42,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from grader.bulk.student import INTERRUPT_GRACE, STOP_POLL, Settings, grade_student
 from grader.bulk.submissions import Entry
@@ -144,10 +143,20 @@ def grade_on_cluster(todo: list[Entry], settings: Settings, spec: ClusterSpec, f
                         if not waiting[other.id]:
                             submit(other)
         except BaseException:
-            stop.set()  # running tasks interrupt their grading process; queued ones end at once
-            dask.wait(list(futures), timeout=INTERRUPT_GRACE + 2 * STOP_POLL + 30)
-            client.cancel(list(futures))
+            _stop(client, stop, list(futures))
             raise
+
+
+def _stop(client, stop, futures: list) -> None:
+    """Stop the run's tasks: set ``stop`` (running ones interrupt their grading process,
+    queued ones end at once), wait for them, cancel what is left. Never raises: the
+    error that stopped the run is the one to report."""
+    for step in (stop.set, lambda: distributed().wait(futures, timeout=INTERRUPT_GRACE + 2 * STOP_POLL + 30),
+                 lambda: client.cancel(futures)):
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - the scheduler may be gone, the wait may time out
+            pass
 
 
 # --- in the Dask worker's process -------------------------------------------------------
