@@ -530,8 +530,9 @@ def test_no_attack_touched_anything_outside_its_folder(graded_class):
     assert not _worker_processes(), "worker processes outlived the run"
 
 
-def _worker_processes(wait: float = 20.0) -> list[str]:
-    """Processes owned by a worker's dedicated uid still there after ``wait`` seconds.
+def _worker_processes(wait: float = 20.0, under: Path | None = None) -> list[str]:
+    """Processes owned by a worker's dedicated uid still there after ``wait`` seconds (only
+    those whose command line names ``under``, if given: other runs may share the machine).
 
     A killed worker takes a moment to go: its PID namespace is torn down after it dies.
     """
@@ -540,8 +541,9 @@ def _worker_processes(wait: float = 20.0) -> list[str]:
         found = []
         for entry in Path("/proc").glob("[0-9]*"):
             try:
-                if entry.stat().st_uid >= UID_BASE:
-                    found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:80]!r}")
+                command = (entry / "cmdline").read_bytes()
+                if entry.stat().st_uid >= UID_BASE and (under is None or os.fsencode(under) in command):
+                    found.append(f"{entry.name}: {command[:80]!r}")
             except OSError:
                 continue
         if not found or time.monotonic() > deadline:

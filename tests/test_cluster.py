@@ -235,4 +235,4 @@ def test_a_dask_worker_killed_mid_grading_leaves_nothing_and_changes_nothing(sma
     assert process.returncode == 0, stderr[-3000:]
     assert (out / "gradebook.csv").read_bytes() == (in_pool / "gradebook.csv").read_bytes()
     assert student_results(out) == student_results(in_pool)
-    assert not (out / ".work").exists() and not _worker_processes()
+    assert not (out / ".work").exists() and not _worker_processes(under=out)
