@@ -42,6 +42,8 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 HIDDEN_SUFFIX = "_hidden"
 #: What a student release carries instead of the withheld checks.
 WITHHELD_MANIFEST = CHECKS_DIR / "withheld_checks.json"
+#: The seed of the randomized checks and the training runs unless ``--grader-seed`` says otherwise.
+DEFAULT_SEED = 1234
 
 
 class InvalidCheck(ValueError):

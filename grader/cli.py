@@ -3,7 +3,8 @@
     course build [--check]              regenerate exercises/ from solutions/
     course release DEST                 write a student copy without solutions
     course train {cnn,keras} [--target solutions] [--epochs 5] [--seed 0]
-    course grade SUBMISSIONS --out RESULTS [--workers N] [--timeout S] [--memory MB] [--force] [--similarity]
+    course grade SUBMISSIONS --out RESULTS [--workers N | --cluster local:N|tcp://HOST:PORT|FILE.json]
+                 [--timeout S] [--memory MB] [--force] [--similarity]
     course similarity SUBMISSIONS --out REPORT [--top N]   the most alike code, per module
     course notebooks [--check]          regenerate notebooks/ from solutions/ and the lesson text
     course autograder [--out ZIP]       build the otter/Gradescope autograder (deterministic zip)
@@ -121,7 +122,7 @@ def _grade(args: argparse.Namespace) -> int:
                         student_timeout=args.student_timeout)
     try:
         summary = grade_class(Path(args.submissions), settings, workers=args.workers, force=args.force,
-                              similarity=args.similarity)
+                              similarity=args.similarity, cluster=args.cluster)
     except KeyboardInterrupt:
         print("course grade: interrupted; the gradebook lists the students finished so far "
               "(run the same command again to grade the rest)", file=sys.stderr)
@@ -163,6 +164,16 @@ def _similarity(args: argparse.Namespace) -> int:
               f"{module['threshold']:g} (highest {highest})")
     print(f"{report['students']} students compared; see {out / 'similarity.html'} and {out / 'similarity.json'}")
     return 0
+
+
+def _cluster(text: str):
+    """An argparse type: ``--cluster``'s value (``grader.bulk.cluster.parse_cluster``)."""
+    from grader.bulk.cluster import parse_cluster
+
+    try:
+        return parse_cluster(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive(kind: type) -> Callable[[str], float]:
@@ -215,8 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade a folder of submissions (one folder, .zip or .ipynb each)")
     grade.add_argument("submissions", help="folder with one entry per student; the entry's name is the id")
     grade.add_argument("--out", required=True, help="results folder (gradebook.csv, summary.md, <id>/...)")
-    grade.add_argument("--workers", type=_positive(int), default=1,
-                       help="students graded at the same time (default 1)")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive(int), default=1,
+                       help="students graded at the same time by this machine's pool (default 1)")
+    where.add_argument("--cluster", type=_cluster, default=None,
+                       help="grade on Dask instead: local:N (N processes here), tcp://HOST:PORT (a running "
+                            "scheduler) or a scheduler file (.json); needs pip install -e '.[cluster]'")
     grade.add_argument("--timeout", type=_positive(float), default=30.0,
                        help="seconds one call into student code may take (default 30; training gets 600)")
     grade.add_argument("--memory", type=_positive(int), default=4096,

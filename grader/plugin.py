@@ -36,6 +36,7 @@ from grader import __version__
 from grader.atomic import write_json_atomic
 from grader.check_spec import (
     CheckSpec,
+    DEFAULT_SEED,
     InvalidCheck,
     is_check,
     more_checks_line,
@@ -79,7 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="retrain for the accuracy bars even if a cached run matches")
     group.addoption("--train-cache", default=str(REPO_ROOT / ".grader_cache"),
                     help="folder of cached accuracy-bar runs (default: .grader_cache/)")
-    group.addoption("--grader-seed", type=int, default=1234,
+    group.addoption("--grader-seed", type=int, default=DEFAULT_SEED,
                     help="seed for the randomized checks and the training runs")
     group.addoption("--worker-timeout", type=float, default=_env_number("COURSE_WORKER_TIMEOUT", float),
                     help="with --isolate: seconds one call into student code may take (default 30)")

@@ -18,7 +18,7 @@ all from the grader's own predictions on the trained weights (cached with the ou
 
 import pytest
 
-from grader.checking.bar_scoring import BarOutcome, run_bar
+from grader.checking.bar_scoring import BAR_RUNS, BarOutcome, run_bar
 from grader.checking.expectations import fail, value_of
 from grader.plain import ErrorRecord
 
@@ -27,12 +27,12 @@ BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs
 
 @pytest.fixture(scope="session")
 def train_bar(bar_gateway, target, train_cache, grader_seed, progress):
-    """``train_bar(kind, label, model_from=..., trainer_from=...)``, memoized for the session;
-    the student sees ``label: ...`` progress lines while it trains."""
+    """``train_bar(exercise, label)``: the bar run of ``exercise`` (``BAR_RUNS``), memoized for
+    the session; the student sees ``label: ...`` progress lines while it trains."""
     outcomes: dict[tuple, BarOutcome] = {}
 
-    def run_once(kind: str, label: str, model_from: str = "student", trainer_from: str = "student") -> BarOutcome:
-        key = (kind, model_from, trainer_from)
+    def run_once(exercise: str, label: str) -> BarOutcome:
+        key = kind, model_from, trainer_from = BAR_RUNS[exercise]
         if key not in outcomes:
             outcomes[key] = run_bar(bar_gateway, kind, grader_seed, model_from=model_from,
                                     trainer_from=trainer_from, cache=train_cache, student_folder=target.folder,
@@ -60,7 +60,7 @@ def report(outcome: BarOutcome, what: str, hint: str, record_property, pictures)
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_train_step(train_bar, record_property, pictures):
     """your Trainer.train_step trains the CNN to 98% test accuracy within 5 epochs"""
-    report(train_bar("cnn", "bar with your train_step", model_from="reference"),
+    report(train_bar("training", "bar with your train_step"),
            "the lesson's CNN trained with your Trainer.train_step",
            "check the training checks above: the step must use training=True, compute the loss "
            "inside the tape and apply the gradients with Adam.", record_property, pictures)
@@ -70,7 +70,7 @@ def test_cnn_bar_with_your_train_step(train_bar, record_property, pictures):
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_cnn_bar_with_your_model(train_bar, record_property, pictures):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
-    report(train_bar("cnn", "bar with your MNISTModel", trainer_from="reference"),
+    report(train_bar("model", "bar with your MNISTModel"),
            "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
            "check the model checks above: relu after the convolution and the first dense layer, "
            "softmax on the last, Flatten in between.", record_property, pictures)
@@ -80,6 +80,6 @@ def test_cnn_bar_with_your_model(train_bar, record_property, pictures):
 @pytest.mark.timeout(BAR_TIMEOUT)
 def test_keras_bar(train_bar, record_property, pictures):
     """your build_keras_model() trains with fit to 97% test accuracy within 5 epochs"""
-    report(train_bar("keras", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
+    report(train_bar("keras_model", "bar with your Keras model"), "build_keras_model() trained with model.fit(batch_size=32)",
            "check the Keras model checks above: Dense(128, relu), Dropout(0.2), Dense(10, softmax), "
            "compiled with adam and sparse_categorical_crossentropy.", record_property, pictures)

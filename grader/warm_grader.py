@@ -129,6 +129,11 @@ class WarmGrader:
                 run._ended.set()
             self._runs.clear()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the server is still running (it can be killed from outside)."""
+        return self._process.poll() is None
+
     def close(self) -> None:
         """End the server (and any run still going: call this once the runs are done)."""
         try:

@@ -262,7 +262,7 @@ def test_the_gradebook_is_rebuilt_from_the_student_files(tmp_path):
     summary = rebuild(tmp_path)
     rows = list(csv.DictReader((tmp_path / "gradebook.csv").open()))
     assert [row["id"] for row in rows] == ["a", "b", "c"]
-    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"]
+    assert list(rows[0]) == ["id", *EXERCISE_MODULES, "total", "status", "reason", "flagged"]
     assert rows[1]["flagged"] == "model.py:3 imports the grader (grader); training.py is 300 KB"
     assert rows[0]["flagged"] == rows[2]["flagged"] == ""
     assert summary["flagged"] == [{"id": "b", "flags": rows[1]["flagged"]}]
@@ -282,7 +282,7 @@ def test_every_entry_gets_a_row_and_flags_reach_every_file(tmp_path, monkeypatch
     .tar.gz, no code, a student the grader itself fails on: one row each, saying why."""
     import grader.bulk.student as student
 
-    def fake_grader(work: Path, settings, launcher, record) -> dict:
+    def fake_grader(work: Path, settings, launcher, record, stop=None) -> dict:
         if "BOOM" in (work / "submission" / "activations.py").read_text():
             raise RuntimeError("a bug in the grader")
         record.status, record.reason = "graded", ""
@@ -530,8 +530,9 @@ def test_no_attack_touched_anything_outside_its_folder(graded_class):
     assert not _worker_processes(), "worker processes outlived the run"
 
 
-def _worker_processes(wait: float = 20.0) -> list[str]:
-    """Processes owned by a worker's dedicated uid still there after ``wait`` seconds.
+def _worker_processes(wait: float = 20.0, under: Path | None = None) -> list[str]:
+    """Processes owned by a worker's dedicated uid still there after ``wait`` seconds (only
+    those whose command line names ``under``, if given: other runs may share the machine).
 
     A killed worker takes a moment to go: its PID namespace is torn down after it dies.
     """
@@ -540,8 +541,9 @@ def _worker_processes(wait: float = 20.0) -> list[str]:
         found = []
         for entry in Path("/proc").glob("[0-9]*"):
             try:
-                if entry.stat().st_uid >= UID_BASE:
-                    found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:80]!r}")
+                command = (entry / "cmdline").read_bytes()
+                if entry.stat().st_uid >= UID_BASE and (under is None or os.fsencode(under) in command):
+                    found.append(f"{entry.name}: {command[:80]!r}")
             except OSError:
                 continue
         if not found or time.monotonic() > deadline:

@@ -10,7 +10,9 @@
 - ``changes``      ``changes.md``/``.json``: whose totals a ``--force`` run changed
 - ``similarity``   ``course similarity``: the most alike code per module (copydetect, stubs as boilerplate)
 - ``layout``       the names of the class-level result files
-- ``class_run``    the whole class: parallel, resumable, with a progress bar
+- ``training_plan`` the bar keys of each entry, and which entries wait for which (one training per key)
+- ``cluster``      ``--cluster``: the students as Dask tasks (Dask is an optional extra, imported there only)
+- ``class_run``    the whole class: parallel (a local pool or a cluster), resumable, with a progress bar
 """
 
 from grader.bulk.class_run import RunLocked, grade_class

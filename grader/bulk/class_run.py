@@ -15,6 +15,13 @@ read first, and the run ends by writing which of them changed (``changes.md``,
 ``similarity``, a finished run also compares the class's code
 (``grader.bulk.similarity``) into ``RESULTS/similarity/``, and the summary lists the top
 pairs.
+
+With ``cluster`` (``grader.bulk.cluster``), the students are graded as Dask tasks instead of
+by the local pool; everything else is the same, and the results are too (the gradebook
+holds no timing, so two gradings of one class give the same bytes). This process holds
+the lock for the whole run: ``RESULTS`` is shared by the machines of the cluster, and
+``flock`` on NFSv4 is a real lock across its clients (Linux maps it to a POSIX lock on
+NFS), so two runs on two machines still cannot write the same results folder.
 """
 
 from __future__ import annotations
@@ -23,8 +30,10 @@ import fcntl
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -43,6 +52,9 @@ from grader.bulk.submissions import Entry, discover
 from grader.errors import CourseError
 from grader.warm_grader import WarmGrader
 
+if TYPE_CHECKING:
+    from grader.bulk.cluster import ClusterSpec
+
 
 class RunLocked(CourseError, RuntimeError):
     """Another ``course grade`` is writing to the same results folder."""
@@ -59,8 +71,9 @@ def _exclusive(out: Path):
 
 
 def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: bool = False,
-                progress: bool = True, similarity: bool = False) -> dict:
-    """Grade every entry of ``submissions`` into ``settings.out``; return the summary.
+                progress: bool = True, similarity: bool = False, cluster: "ClusterSpec | None" = None) -> dict:
+    """Grade every entry of ``submissions`` into ``settings.out`` (``workers`` at a time, or
+    on ``cluster``); return the summary.
 
     The summary gains ``skipped`` (already graded) and ``failed`` (ids this run could not
     grade because of an error in the grader itself, with the error).
@@ -77,7 +90,7 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
         previous = changes.previous_results(out, [entry.id for entry in todo]) if force else None
         failed: dict[str, str] = {}
         try:
-            _grade_all(todo, settings, workers, progress, failed)
+            _grade_all(todo, settings, workers, progress, failed, cluster)
             if similarity:
                 write_report(Path(submissions), out / SIMILARITY_DIR, skip=out)
         finally:
@@ -88,28 +101,43 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     return {**summary, "skipped": len(entries) - len(todo), "failed": failed}
 
 
-def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bool, failed: dict) -> None:
+def _grade_all(todo: list[Entry], settings: Settings, workers: int, progress: bool, failed: dict,
+               cluster: "ClusterSpec | None") -> None:
     if not todo:
         return
-    with WarmGrader() as launcher, ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
-            tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
+        def finish(entry: Entry, result: Callable[[], object]) -> None:
+            """Settle one student whose grading ended (``result()`` raises what it raised)."""
+            try:
+                record = result()
+                bar.set_postfix_str(f"{entry.id}: {record.status}", refresh=False)
+            except Interrupted:
+                return
+            except Exception as error:  # noqa: BLE001 - one student must not stop the class
+                failed[entry.id] = f"{type(error).__name__}: {error}"
+                bar.write(f"course grade: could not grade {entry.id}: {failed[entry.id]}")
+                try:
+                    publish_failure(entry, settings, error)  # a row that says why
+                except Exception as also:  # noqa: BLE001 - e.g. the disk is full
+                    failed[entry.id] += f" (and its row could not be written: {also})"
+            bar.update()
+
+        if cluster is not None:
+            from grader.bulk.cluster import grade_on_cluster
+
+            grade_on_cluster(todo, settings, cluster, finish)
+        else:
+            _grade_in_pool(todo, settings, workers, finish)
+
+
+def _grade_in_pool(todo: list[Entry], settings: Settings, workers: int,
+                   finish: Callable[[Entry, Callable[[], object]], None]) -> None:
+    """``workers`` threads, each grading one student at a time with runs forked from one warm server."""
+    with WarmGrader() as launcher, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = {pool.submit(grade_student, entry, settings, launcher): entry for entry in todo}
         try:
             for future in as_completed(futures):
-                entry = futures[future]
-                try:
-                    record = future.result()
-                    bar.set_postfix_str(f"{entry.id}: {record.status}", refresh=False)
-                except Interrupted:
-                    continue
-                except Exception as error:  # noqa: BLE001 - one student must not stop the class
-                    failed[entry.id] = f"{type(error).__name__}: {error}"
-                    bar.write(f"course grade: could not grade {entry.id}: {failed[entry.id]}")
-                    try:
-                        publish_failure(entry, settings, error)  # a row that says why
-                    except Exception as also:  # noqa: BLE001 - e.g. the disk is full
-                        failed[entry.id] += f" (and its row could not be written: {also})"
-                bar.update()
+                finish(futures[future], future.result)
         except KeyboardInterrupt:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

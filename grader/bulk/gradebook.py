@@ -3,9 +3,10 @@
 ``rebuild(RESULTS)`` reads every ``RESULTS/<id>/grading.json`` (and its
 ``results.json`` for the failed checks) and writes, atomically:
 
-- ``gradebook.csv``: id, points per exercise, total, status, seconds, reason, flagged
+- ``gradebook.csv``: id, points per exercise, total, status, reason, flagged
   (what the static screen found, ``model.py:12 imports the grader (grader.checking.expectations); ...``,
-  or empty);
+  or empty); no timing (``grading.json`` and the dashboard's slowest students have it), so
+  two gradings of one class, in a pool or on a cluster, give the same bytes;
 - ``summary.json`` and ``summary.md``: how many students per status, mean and median of
   the totals, a text histogram of the totals, the checks failed most often, the flagged
   submissions, the totals the last ``--force`` run changed (``changes.json``, see
@@ -65,11 +66,11 @@ def rebuild(out: Path) -> dict:
 def gradebook_csv(records: list[GradingRecord]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "seconds", "reason", "flagged"])
+    writer.writerow(["id", *EXERCISE_MODULES, "total", "status", "reason", "flagged"])
     for record in records:
         points = [f"{record.exercises.get(name, 0.0):g}" for name in EXERCISE_MODULES]
-        writer.writerow([record.id, *points, f"{record.score:g}", record.status,
-                         record.seconds, record.reason, flags_text(record.flags)])
+        writer.writerow([record.id, *points, f"{record.score:g}", record.status, record.reason,
+                         flags_text(record.flags)])
     return buffer.getvalue()
 
 

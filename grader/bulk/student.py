@@ -33,6 +33,8 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,8 @@ FAULT_STATUS = (
 INTERRUPT_GRACE = 60
 OUTPUT_KEPT_BYTES = 20_000
 PYTEST_INTERRUPTED = 2  # pytest's exit code after Ctrl-C
+#: Seconds between two looks at ``grade_student``'s ``stop`` while pytest runs.
+STOP_POLL = 2.0
 #: The grading run's pictures (``--figures``), in the student's work folder.
 FIGURES_FILE = "figures.json"
 
@@ -80,12 +84,20 @@ def is_done(out: Path, entry: Entry) -> bool:
     return record is not None and not record.retry and record.entry_key in ("", entry.key)  # "": older runs
 
 
-def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> GradingRecord:
+def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader,
+                  stop: Callable[[], bool] | None = None) -> GradingRecord:
     """Grade ``entry`` with a run forked by ``launcher`` and publish its files; return its
-    grading record."""
+    grading record.
+
+    Each attempt works in a folder of its own (``RESULTS/.work/<id>-<attempt>``), so an
+    attempt retried elsewhere (``grader.bulk.cluster``) never shares a file with a dead one.
+    ``stop()``, asked every ``STOP_POLL`` seconds, interrupts the attempt (``Interrupted``,
+    nothing published) when it turns true.
+    """
+    if stop is not None and stop():
+        raise Interrupted("the run was stopped before this student started")
     started = time.monotonic()
-    work = settings.out / ".work" / entry.id
-    shutil.rmtree(work, ignore_errors=True)
+    work = settings.out / ".work" / f"{entry.id}-{uuid.uuid4().hex[:12]}"
     (work / "tmp").mkdir(parents=True)
     try:
         record = GradingRecord(entry.id, "invalid", entry.name, entry.key)
@@ -96,7 +108,7 @@ def grade_student(entry: Entry, settings: Settings, launcher: WarmGrader) -> Gra
             record.reason, results = str(error), _empty_results(str(error))
         else:
             record.flags = [flag.to_json() for flag in screen(work / "submission")]
-            results = _grade_staged(work, settings, launcher, record)
+            results = _grade_staged(work, settings, launcher, record, stop)
             figures = _figures(work / FIGURES_FILE)
         _score(record, results)
         record.flagged, record.seconds = bool(record.flags), round(time.monotonic() - started, 1)
@@ -117,7 +129,8 @@ def publish_failure(entry: Entry, settings: Settings, error: BaseException) -> G
     return record
 
 
-def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: GradingRecord) -> dict:
+def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: GradingRecord,
+                  stop: Callable[[], bool] | None = None) -> dict:
     """Grade the staged submission in ``work``; fill ``record``'s status and worker facts;
     return the results.json to publish."""
     results_path, incidents = work / "results.json", work / "incidents.jsonl"
@@ -127,8 +140,9 @@ def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: 
                        "--worker-incidents", str(incidents), "--figures", str(work / FIGURES_FILE))
     process = start(args, output=work / "grader-output.txt", warm=launcher, cwd=work,
                     env=grading_environment(TMPDIR=str(work / "tmp")))
-    timed_out = _wait(process, settings.student_timeout)
-    if process.returncode == PYTEST_INTERRUPTED and not timed_out:
+    ended = _wait(process, settings.student_timeout, stop)
+    timed_out = ended == "timeout"
+    if ended == "stopped" or (process.returncode == PYTEST_INTERRUPTED and not timed_out):
         raise Interrupted(f"the grader was interrupted ({process.returncode})")
     results = json.loads(results_path.read_text()) if results_path.is_file() else None
     events = _events(incidents)
@@ -145,19 +159,25 @@ def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: 
     return results or _empty_results(reason)
 
 
-def _wait(process: RunHandle, limit: float) -> bool:
-    """Wait for pytest; past ``limit`` interrupt it (it still writes results). True if so."""
-    try:
-        process.wait(timeout=limit)
-        return False
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGINT)
+def _wait(process: RunHandle, limit: float, stop: Callable[[], bool] | None = None) -> str:
+    """Wait for pytest: ``"done"``; past ``limit`` (``"timeout"``) or once ``stop()``
+    (``"stopped"``) interrupt it (it still writes results)."""
+    deadline, ended = time.monotonic() + limit, "timeout"
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            process.wait(timeout=min(left, STOP_POLL) if stop else left)
+            return "done"
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop():
+                ended = "stopped"
+                break
+    process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=INTERRUPT_GRACE)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    return True
+    return ended
 
 
 def _figures(path: Path) -> dict:

@@ -84,12 +84,33 @@ def _epochs(count: float) -> str:
     return f"{count:g} epoch" + ("" if count == 1 else "s")
 
 
+#: The runs the accuracy-bar checks make (``grader.test_accuracy_bars``), by the exercise
+#: each decides: ``(kind, model_from, trainer_from)``, one student module per run.
+BAR_RUNS = {"training": ("cnn", "reference", "student"), "model": ("cnn", "student", "reference"),
+            "keras_model": ("keras", "student", "student")}
+
+
 def bar_modules(kind: str, model_from: str = "student", trainer_from: str = "student") -> tuple[str, ...]:
     """The student modules a run uses: what its worker holds and its cache key covers."""
     if kind == "keras":
         return ("keras_model",)
     return tuple(name for name, source in (("model", model_from), ("training", trainer_from))
                  if source == "student")
+
+
+def run_settings(kind: str, seed: int, model_from: str = "student", trainer_from: str = "student") -> dict:
+    """Everything but the code that a bar run's outcome depends on (part of its cache key)."""
+    return {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from,
+            "bar": CNN_BAR if kind == "cnn" else KERAS_BAR, "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
+
+
+def run_key(cache: TrainCache, kind: str, seed: int, student_folder: Path, model_from: str = "student",
+            trainer_from: str = "student") -> str:
+    """The training cache's key of one bar run of the code in ``student_folder`` (what
+    ``run_bar`` keys it by: the bytes its worker would be given)."""
+    modules = bar_modules(kind, model_from, trainer_from)
+    return cache.key(run_settings(kind, seed, model_from, trainer_from),
+                     staged_files(student_folder, modules).files, modules)
 
 
 def initial_weights(kind: str, rng: np.random.Generator) -> list[np.ndarray]:
@@ -172,8 +193,7 @@ def run_bar(open_gateway: GatewayOpener, kind: str, seed: int, *, model_from: st
     bar = CNN_BAR if kind == "cnn" else KERAS_BAR
     modules = bar_modules(kind, model_from, trainer_from)
     staged = staged_files(student_folder, modules)
-    settings = {"kind": kind, "seed": seed, "model": model_from, "trainer": trainer_from, "bar": bar,
-                "evaluate_at": EVALUATE_AT, "max_epochs": MAX_EPOCHS}
+    settings = run_settings(kind, seed, model_from, trainer_from)
 
     def train() -> tuple[BarOutcome, bool]:
         with open_gateway(staged.files) as gateway:

@@ -33,6 +33,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib
+import importlib.metadata
 import json
 import os
 import tempfile
@@ -56,17 +58,26 @@ def file_digest(path: Path) -> str:
 
 
 def environment_fingerprint() -> dict:
-    import keras
-
-    from grader.tf_runtime import tf
-
+    """What of the installation a run depends on; the same in every process of one
+    installation, so ``course grade`` computes keys without importing TensorFlow."""
     grader_dir = Path(__file__).resolve().parents[1]
     return {
         "grader": __version__,
         "bar_code": {name: file_digest(grader_dir / name) for name in BAR_CODE},
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
+        "tensorflow": _version("tensorflow", "grader.tf_runtime", "tf"),
+        "keras": _version("keras", "keras"),
     }
+
+
+def _version(distribution: str, module: str, attribute: str = "") -> str:
+    """The installed version of ``distribution`` (as ``module.__version__`` says it: the
+    same string for a release), importing ``module`` only if no package metadata names it
+    (TensorFlow installed as ``tensorflow-cpu``, say)."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        imported = importlib.import_module(module)
+        return (getattr(imported, attribute) if attribute else imported).__version__
 
 
 class TrainCache:
