@@ -368,7 +368,10 @@ def make_datasets(*args, **kwargs):
 #: (about 25 s on a loaded 2-core machine, 5 s on a fast one) the cut falls inside that
 #: call; and if a check's limit ever came first, no later check could earn a point anyway.
 SLOW_STUDENT_TIMEOUT = 60
-SLOW_KEPT = {"activations": 8.0, "convolution": 20.0, "preprocessing": 3.0}
+#: Preprocessing keeps its two normalize checks (normalize_values and normalize_float32_untouched
+#: became one 1-point check when its hidden check took a point); each exercise's hidden checks
+#: (test_<exercise>_hidden.py) run right after its visible ones.
+SLOW_KEPT = {"activations": 8.0, "convolution": 20.0, "preprocessing": 2.0}
 
 
 def test_a_student_over_the_time_limit_is_stopped_then_regraded_with_force(tmp_path):
@@ -383,11 +386,11 @@ def test_a_student_over_the_time_limit_is_stopped_then_regraded_with_force(tmp_p
     first.communicate(timeout=600)
     record = json.loads((out / "slow" / "grading.json").read_text())
     assert record["status"] == "timeout" and f"longer than {SLOW_STUDENT_TIMEOUT} s" in record["reason"], record
-    assert record["score"] == 31 and {name: points for name, points in record["exercises"].items() if points} \
+    assert record["score"] == 30 and {name: points for name, points in record["exercises"].items() if points} \
         == SLOW_KEPT, record
     tests = json.loads((out / "slow" / "results.json").read_text())["tests"]
     passed = [test["name"].split(":")[0] for test in tests if test["status"] == "passed"]
-    assert passed == ["activations"] * 6 + ["convolution"] * 9 + ["preprocessing"] * 3, passed
+    assert passed == ["activations"] * 7 + ["convolution"] * 10 + ["preprocessing"] * 2, passed
     assert not any("add_channel_axis" in test["name"] and test["status"] == "passed" for test in tests)
 
     again = course_grade(submissions, out)

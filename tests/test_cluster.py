@@ -81,7 +81,7 @@ def test_bar_keys_are_the_grading_process_keys_of_the_staged_modules(tmp_path):
     shutil.copytree(SOLUTIONS_DIR, submissions / "same", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(submissions / "same", submissions / "other-trainer")
     with open(submissions / "other-trainer" / "training.py", "a") as stream:
-        stream.write("\n# a different file\n")
+        stream.write("\nA_DIFFERENT_FILE = 1\n")  # a comment would not do: keys see through it
     (submissions / "broken.tar.gz").write_bytes(b"")
     cache = TrainCache(tmp_path / "cache")
     keys = {entry.id: bar_keys(entry, cache, tmp_path / "scratch") for entry in discover(submissions)}
