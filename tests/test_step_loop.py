@@ -13,6 +13,8 @@ from grader.probes.step_loop import BATCH_SIZE, StepRunner
 from grader.target import Target
 from grader.tf_runtime import tf
 from tests.conftest import REPO
+from tests.corpus.build import materialize
+from tests.corpus.correct_variants import BY_ID
 
 keras = pytest.importorskip("keras")
 
@@ -21,10 +23,16 @@ def batches(count: int, size: int, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).permutation(size)[: count * BATCH_SIZE].reshape(count, BATCH_SIZE)
 
 
-def test_the_loop_trains_the_solutions_trainer_to_the_same_bits_as_one_call_per_batch():
+#: The solutions and the correct variants whose Trainer differs (an own @tf.function with XLA, the lesson's style).
+TRAINERS = ("solutions", "trainer_xla_compiled", "lesson_quickstart_keras3")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_the_loop_trains_to_the_same_bits_as_one_call_per_batch(trainer, tmp_path):
     (x, y), _ = load_data()
     x, y = _images(x[:4000], True), y[:4000].astype(np.int64)
-    target, indices, weights, modes = Target(REPO / "solutions"), batches(25, 4000), [], []
+    folder = REPO / "solutions" if trainer == "solutions" else materialize(BY_ID[trainer], tmp_path / trainer)
+    target, indices, weights, modes = Target(folder), batches(25, 4000), [], []
     for loop in (True, False):
         keras.utils.set_random_seed(0)
         trainer = target.module("training").Trainer(target.module("model").MNISTModel())
