@@ -53,10 +53,9 @@ def _images(x: np.ndarray, channel_axis: bool) -> np.ndarray:
 
 
 def reference_cnn():
-    """The lesson's CNN, built with Keras's functional API and compiled (grader code).
-
-    Used only to diagnose a failed bar: Keras's own ``train_on_batch`` trains it, so the
-    grader never ships a GradientTape step a student could copy.
+    """The lesson's CNN, built with Keras's functional API and compiled (grader code), which
+    the training bar trains with the student's step. The grader's own step is Keras's
+    (``reference_step``), so it never ships a GradientTape step a student could copy.
     """
     import keras
 
