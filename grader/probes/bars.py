@@ -176,4 +176,5 @@ def _fit(model, x, y, indices: np.ndarray) -> None:
     if model.steps_per_execution != FIT_STEPS_PER_EXECUTION:
         model.steps_per_execution, model.train_function = FIT_STEPS_PER_EXECUTION, None
     batches = tf.data.Dataset.from_tensor_slices(indices.astype(np.int32))
-    model.fit(batches.map(lambda index: (tf.gather(x, index), tf.gather(y, index))), epochs=1, verbose=0)
+    model.fit(batches.map(lambda index: (tf.gather(x, index), tf.gather(y, index))), epochs=1, shuffle=False,
+              verbose=0)
