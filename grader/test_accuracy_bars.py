@@ -7,7 +7,7 @@ of the lesson's network (``grader.checking.bar_scoring``). Each bar runs exactly
 paired with the grader's reference for the rest, so one exercise's code decides only
 its own bar (and, under ``--isolate``, runs in a worker holding only that module):
 
-- model: your ``MNISTModel`` trained by Keras's ``train_on_batch`` (Adam);
+- model: your ``MNISTModel`` trained by Keras's own training step (``train_step``, Adam);
 - training: the lesson's CNN (the grader's) trained by your ``Trainer.train_step``;
 - keras_model: your ``build_keras_model()`` trained by its own ``fit``.
 
@@ -71,7 +71,7 @@ def test_cnn_bar_with_your_train_step(train_bar, record_property, pictures):
 def test_cnn_bar_with_your_model(train_bar, record_property, pictures):
     """your MNISTModel trains to 98% test accuracy within 5 epochs"""
     report(train_bar("model", "bar with your MNISTModel"),
-           "your MNISTModel trained with the grader's reference step (Keras train_on_batch, Adam)",
+           "your MNISTModel trained with the grader's reference step (Keras's own train_step, Adam)",
            "check the model checks above: relu after the convolution and the first dense layer, "
            "softmax on the last, Flatten in between.", record_property, pictures)
 

@@ -13,6 +13,10 @@ notebook. So:
 
 ``from grader.tf_runtime import tf`` imports TensorFlow on first use (PEP 562), so
 importing this module for ``QUIET_ENV`` alone costs nothing.
+
+Threads: TensorFlow's defaults (intra-op and inter-op pools of one thread per core) unless
+``COURSE_TF_THREADS="INTRA,INTER"`` is set (``bench/grading_speed.py`` measures settings
+with it); a worker gets the variable from its grading process (``thread_environment``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,26 @@ from typing import Iterator, Mapping
 
 #: Environment of every process that may import TensorFlow: C++ logs off.
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
+#: ``"INTRA,INTER"``: TensorFlow's thread pools (unset: its defaults, one thread per core each).
+THREADS_VARIABLE = "COURSE_TF_THREADS"
+
+
+def thread_environment() -> dict[str, str]:
+    """``{THREADS_VARIABLE: value}`` when this process has one, for a worker's environment."""
+    value = os.environ.get(THREADS_VARIABLE, "")
+    return {THREADS_VARIABLE: value} if value else {}
+
+
+def _configure_threads(tf) -> None:
+    value = os.environ.get(THREADS_VARIABLE, "")
+    if not value:
+        return
+    try:
+        intra, inter = (int(part) for part in value.split(","))
+    except ValueError:
+        raise ValueError(f"{THREADS_VARIABLE}={value!r}: expected two integers, INTRA,INTER (e.g. 2,1)") from None
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
 
 
 def quiet_environment(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
@@ -61,6 +85,7 @@ def import_tensorflow():
     with stderr_silenced():
         import tensorflow as tf
 
+        _configure_threads(tf)
         tf.config.list_physical_devices()  # the CUDA probe: "failed call to cuInit" is logged here
     return tf
 
@@ -71,4 +96,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["QUIET_ENV", "import_tensorflow", "quiet_environment", "stderr_silenced", "tf"]
+__all__ = ["QUIET_ENV", "THREADS_VARIABLE", "import_tensorflow", "quiet_environment", "stderr_silenced",
+           "thread_environment", "tf"]

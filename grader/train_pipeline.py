@@ -33,7 +33,7 @@ def train_cnn(target: Target, epochs: int = 5, seed: int = 0, batch_size: int = 
     import keras
     from tqdm import tqdm
 
-    from grader.probes.bars import CompiledStep
+    from grader.probes.step_loop import CompiledStep
 
     keras.utils.set_random_seed(seed)
     prep, x_train, y_train, x_test, y_test = _prepared(target, channel_axis=True)

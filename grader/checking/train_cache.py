@@ -45,10 +45,10 @@ from pathlib import Path
 from grader import __version__
 
 #: Grader files (under ``grader/``) whose change must invalidate every cached run: the bar
-#: procedure and the outcome it stores, the training probes, the lesson's network, this cache,
-#: the canonical copies the runs are given and keyed by.
-BAR_CODE = ("checking/bar_scoring.py", "probes/bars.py", "lesson_networks.py", "checking/train_cache.py",
-            "checking/normalized_source.py")
+#: procedure and the outcome it stores, the training probes and their step loop, the lesson's
+#: network, this cache, the canonical copies the runs are given and keyed by.
+BAR_CODE = ("checking/bar_scoring.py", "probes/bars.py", "probes/step_loop.py", "lesson_networks.py",
+            "checking/train_cache.py", "checking/normalized_source.py")
 #: Seconds to wait for another process training the same code (a CNN bar takes ~30-60 s).
 CLAIM_PATIENCE = 300.0
 

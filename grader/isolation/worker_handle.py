@@ -49,7 +49,7 @@ from grader.isolation.sandbox import Config, Limits, Workspace
 from grader.plain import ErrorRecord
 from grader.probes import reply_limit, scope_of
 from grader.target import Target
-from grader.tf_runtime import QUIET_ENV
+from grader.tf_runtime import QUIET_ENV, thread_environment
 
 #: Seconds one call into student code may take unless the caller passes ``timeout``.
 DEFAULT_TIMEOUT = 30.0
@@ -224,7 +224,7 @@ def _worker_environment(space: Workspace) -> dict[str, str]:
         "HOME": str(space.work), "TMPDIR": "/tmp", "LANG": "C.UTF-8",
         "PYTHONPATH": str(Path(grader.__file__).resolve().parent.parent),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-        **QUIET_ENV, "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
+        **QUIET_ENV, **thread_environment(), "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
         "MPLCONFIGDIR": str(space.work),
     }
 

@@ -24,6 +24,7 @@ The probe files (ids ``<file>.<function>``):
 - ``training``  one ``Trainer`` step on the grader's data, its loss and metrics
 - ``bars``      train for an accuracy bar from the grader's initial weights; send the weights
 - ``capture``   the student's printed output during a call (not a probe file)
+- ``step_loop`` how the bars run a train step: many batches per compiled call (not a probe file)
 """
 
 from __future__ import annotations

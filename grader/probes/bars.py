@@ -4,10 +4,12 @@ The grader sends the training set and the initial weights of the lesson's layers
 from a seed the submission cannot know); never a test image or label. ``*_start``
 builds the model, puts those weights into its Conv2D/Dense layers and sets up the
 training step; each ``advance`` trains ``steps`` more batches of 32 and returns
-``{"steps": total, "weights": [kernel, bias, ...]}``. The grader scores the weights with
+``{"steps": total, "mode": how the steps ran, "weights": [kernel, bias, ...]}`` (the mode,
+``grader.probes.step_loop``'s or ``"fit"``, is information for the bench, never scored). The grader scores the weights with
 its own forward pass of the lesson's network (``grader.checking.bar_scoring``), so the student's
 ``call()`` never decides a bar, and a forged reply can pass only by carrying weights
-that really classify MNIST. Preprocessing is the grader's own (pixels / 255 as float32).
+that really classify MNIST. Preprocessing is the grader's own (pixels / 255 as float32);
+the training set is staged once as tensors and each batch gathered from them by index.
 
 State between calls lives in ``ctx.state["bar"]``.
 """
@@ -18,9 +20,11 @@ import numpy as np
 
 from grader.lesson_networks import WEIGHT_SHAPES
 from grader.probes import ProbeContext, probe
+from grader.probes.step_loop import BATCH_SIZE, StepRunner
 from grader.tf_runtime import tf
 
-BATCH_SIZE = 32
+#: Batches per call of Keras's compiled training loop in the Keras bar.
+FIT_STEPS_PER_EXECUTION = 64
 
 
 class EpochSampler:
@@ -49,10 +53,9 @@ def _images(x: np.ndarray, channel_axis: bool) -> np.ndarray:
 
 
 def reference_cnn():
-    """The lesson's CNN, built with Keras's functional API and compiled (grader code).
-
-    Used only to diagnose a failed bar: Keras's own ``train_on_batch`` trains it, so the
-    grader never ships a GradientTape step a student could copy.
+    """The lesson's CNN, built with Keras's functional API and compiled (grader code), which
+    the training bar trains with the student's step. The grader's own step is Keras's
+    (``reference_step``), so it never ships a GradientTape step a student could copy.
     """
     import keras
 
@@ -66,39 +69,12 @@ def reference_cnn():
 
 
 def reference_step(model):
-    """Keras's built-in training step on ``model`` (compiled here if needed)."""
+    """Keras's built-in training step on ``model``, compiled here with Adam: ``model.train_step``,
+    what ``train_on_batch`` and ``fit`` run on each batch (so the grader ships no GradientTape step)."""
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.SparseCategoricalCrossentropy())
-    return lambda inputs, labels: model.train_on_batch(inputs, labels)
-
-
-class CompiledStep:
-    """A train step compiled with XLA, else with ``tf.function``, else run eagerly.
-
-    The first call tries each way in turn (a step that calls ``.numpy()`` cannot be
-    traced, say); the first that works is kept. Only the successful call trains.
-    """
-
-    def __init__(self, step):
-        self.candidates = [("xla", tf.function(step, jit_compile=True)), ("graph", tf.function(step)),
-                           ("eager", step)]
-        self.mode = None
-
-    def __call__(self, inputs, labels):
-        while self.mode is None:
-            name, function = self.candidates[0]
-            if len(self.candidates) == 1:
-                self.mode = name
-                break
-            try:
-                result = function(inputs, labels)
-            except Exception:  # noqa: BLE001 - cannot compile this way: try the next
-                self.candidates.pop(0)
-                continue
-            self.mode = name
-            return result
-        return dict(self.candidates)[self.mode](inputs, labels)
+    return lambda inputs, labels: model.train_step((inputs, labels))
 
 
 #: The weight shapes of the lesson's trainable layers, in order (kernel, bias per layer).
@@ -144,7 +120,7 @@ def cnn_start(ctx: ProbeContext, x_train, y_train, weights: list, seed: int, mod
     trainer = None
     if trainer_from == "student":
         trainer = ctx.module("training").Trainer(model)
-        step = CompiledStep(trainer.train_step)
+        step = trainer.train_step
     else:
         step = reference_step(model)
     variables = lesson_variables(model, "cnn")
@@ -152,8 +128,8 @@ def cnn_start(ctx: ProbeContext, x_train, y_train, weights: list, seed: int, mod
     ctx.state["bar"] = {
         # The run keeps the Trainer alive: a train_step decorated with @tf.function (the
         # lesson's style) holds its instance only weakly, so `self` would become None.
-        "kind": "cnn", "model": model, "step": step, "trainer": trainer, "variables": variables,
-        "x": _images(x_train, True), "y": np.asarray(y_train, np.int64),
+        "kind": "cnn", "model": model, "trainer": trainer, "variables": variables,
+        "runner": StepRunner(step, _images(x_train, True), np.asarray(y_train, np.int64)),
         "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }
     return {"ok": True}
@@ -169,8 +145,8 @@ def keras_start(ctx: ProbeContext, x_train, y_train, weights: list, seed: int) -
     variables = lesson_variables(model, "keras")
     _load(variables, weights)
     ctx.state["bar"] = {
-        "kind": "keras", "model": model, "variables": variables, "x": _images(x_train, False),
-        "y": np.asarray(y_train, np.int64), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
+        "kind": "keras", "model": model, "variables": variables, "x": tf.constant(_images(x_train, False)),
+        "y": tf.constant(np.asarray(y_train, np.int64)), "sampler": EpochSampler(len(y_train), seed), "steps": 0,
     }
     return {"ok": True}
 
@@ -181,13 +157,24 @@ def advance(ctx: ProbeContext, steps: int) -> dict:
     run = ctx.state.get("bar")
     if run is None:
         raise RuntimeError("no training run in progress (the worker was restarted)")
-    indices = run["sampler"].take(steps * BATCH_SIZE)
+    indices = run["sampler"].take(steps * BATCH_SIZE).reshape(steps, BATCH_SIZE)
     if run["kind"] == "cnn":
-        for start in range(0, len(indices), BATCH_SIZE):
-            batch = indices[start : start + BATCH_SIZE]
-            run["step"](tf.constant(run["x"][batch]), tf.constant(run["y"][batch]))
+        run["runner"].run(indices)
+        mode = run["runner"].mode
     else:
-        run["model"].fit(run["x"][indices], run["y"][indices], batch_size=BATCH_SIZE,
-                         epochs=1, shuffle=False, verbose=0)
+        _fit(run["model"], run["x"], run["y"], indices)
+        mode = "fit"
     run["steps"] += steps
-    return {"steps": run["steps"], "weights": [np.asarray(variable, np.float32) for variable in run["variables"]]}
+    return {"steps": run["steps"], "mode": mode,
+            "weights": [np.asarray(variable, np.float32) for variable in run["variables"]]}
+
+
+def _fit(model, x, y, indices: np.ndarray) -> None:
+    """``model.fit`` on the batches ``x[indices[i]], y[indices[i]]`` in order, gathered from the
+    staged tensors by ``tf.data``, ``FIT_STEPS_PER_EXECUTION`` steps per call of Keras's
+    compiled loop (what ``compile(steps_per_execution=...)`` sets; the steps are the same)."""
+    if model.steps_per_execution != FIT_STEPS_PER_EXECUTION:
+        model.steps_per_execution, model.train_function = FIT_STEPS_PER_EXECUTION, None
+    batches = tf.data.Dataset.from_tensor_slices(indices.astype(np.int32))
+    model.fit(batches.map(lambda index: (tf.gather(x, index), tf.gather(y, index))), epochs=1, shuffle=False,
+              verbose=0)
