@@ -42,6 +42,8 @@ from grader.check_spec import (
     more_checks_line,
     spec_of,
 )
+from grader.checking.bar_runs import BarRuns, ahead_worker_options
+from grader.checking.bar_scoring import BAR_RUNS, BarOutcome, run_bar
 from grader.checking.expectations import CheckFailed
 from grader.checking.train_cache import TrainCache
 from grader.feedback_page import collect as feedback_page
@@ -211,12 +213,45 @@ def student(pytestconfig: pytest.Config, target: Target):
 
 @pytest.fixture(scope="session")
 def bar_gateway(pytestconfig: pytest.Config, student):
-    """``bar_gateway(files)``: a context manager giving the gateway an accuracy bar trains
-    through; with ``--isolate`` a fresh worker holding only ``files`` (the canonical copies of
-    the bar's modules, ``grader.checking.bar_scoring``), in-process the student's own gateway."""
+    """``bar_gateway(files, **options)``: a context manager giving the gateway an accuracy bar
+    trains through; with ``--isolate`` a fresh worker holding only ``files`` (the canonical
+    copies of the bar's modules, ``grader.checking.bar_scoring``; ``options``: its niceness and
+    TensorFlow threads), in-process the student's own gateway."""
     if pytestconfig.getoption("--isolate"):
-        return lambda files: staged_worker(files, **_worker_options(pytestconfig))
-    return lambda files: shared(student)
+        return lambda files, **options: staged_worker(files, **_worker_options(pytestconfig), **options)
+    return lambda files, **options: shared(student)
+
+
+@pytest.fixture(scope="session")
+def bar_runs(pytestconfig: pytest.Config, bar_gateway, target, train_cache, grader_seed):
+    """The session's accuracy-bar runs (``grader.checking.bar_runs``), by exercise."""
+
+    def train(exercise: str, progress: Callable[[str], None], ahead: int) -> BarOutcome:
+        kind, model_from, trainer_from = BAR_RUNS[exercise]
+        options = ahead_worker_options(ahead) if ahead else {}
+
+        @contextlib.contextmanager
+        def gateway(files):
+            with bar_gateway(files, **options) as opened:
+                yield runs.guarded(opened)
+
+        return run_bar(gateway, kind, grader_seed, model_from=model_from, trainer_from=trainer_from,
+                       cache=train_cache, student_folder=target.folder, progress=progress)
+
+    runs = BarRuns(train)
+    yield runs
+    runs.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bars_ahead(request: pytest.FixtureRequest) -> None:
+    """Under ``--isolate``, start the session's accuracy bars at its first check, so they
+    train in their own workers while the other checks run (``grader.checking.bar_runs``)."""
+    specs = request.config.stash.get(_SPECS, {})
+    exercises = [specs[item.nodeid].exercise for item in request.session.items
+                 if item.nodeid in specs and specs[item.nodeid].bar]
+    if exercises and request.config.getoption("--isolate"):
+        request.getfixturevalue("bar_runs").start(exercises)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ all from the grader's own predictions on the trained weights (cached with the ou
 
 import pytest
 
-from grader.checking.bar_scoring import BAR_RUNS, BarOutcome, run_bar
+from grader.checking.bar_scoring import BarOutcome
 from grader.checking.expectations import fail, value_of
 from grader.plain import ErrorRecord
 
@@ -26,22 +26,19 @@ BAR_TIMEOUT = 900  # seconds per check: a failing run may train all 5 epochs
 
 
 @pytest.fixture(scope="session")
-def train_bar(bar_gateway, target, train_cache, grader_seed, progress):
-    """``train_bar(exercise, label)``: the bar run of ``exercise`` (``BAR_RUNS``), memoized for
-    the session; the student sees ``label: ...`` progress lines while it trains."""
-    outcomes: dict[tuple, BarOutcome] = {}
+def train_bar(bar_runs, progress):
+    """``train_bar(exercise, label)``: the bar run of ``exercise`` (``BAR_RUNS``), once per
+    session (under ``--isolate`` started ahead, at the first check); the student sees
+    ``label: ...`` progress lines while it trains."""
 
-    def run_once(exercise: str, label: str) -> BarOutcome:
-        key = kind, model_from, trainer_from = BAR_RUNS[exercise]
-        if key not in outcomes:
-            outcomes[key] = run_bar(bar_gateway, kind, grader_seed, model_from=model_from,
-                                    trainer_from=trainer_from, cache=train_cache, student_folder=target.folder,
-                                    progress=lambda text: progress(f"{label}: {text}"))
-            if outcomes[key].passed:
-                progress(f"{label}: {outcomes[key].summary()}")
-        return outcomes[key]
+    def outcome(exercise: str, label: str) -> BarOutcome:
+        first = exercise not in bar_runs.done
+        result = bar_runs.outcome(exercise, lambda text: progress(f"{label}: {text}"))
+        if first and result.passed:
+            progress(f"{label}: {result.summary()}")
+        return result
 
-    return run_once
+    return outcome
 
 
 def report(outcome: BarOutcome, what: str, hint: str, record_property, pictures) -> None:

@@ -33,9 +33,10 @@ QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 THREADS_VARIABLE = "COURSE_TF_THREADS"
 
 
-def thread_environment() -> dict[str, str]:
-    """``{THREADS_VARIABLE: value}`` when this process has one, for a worker's environment."""
-    value = os.environ.get(THREADS_VARIABLE, "")
+def thread_environment(value: str | None = None) -> dict[str, str]:
+    """``{THREADS_VARIABLE: value}`` for a worker's environment: ``value``, else this process's
+    own setting when it has one, else nothing (TensorFlow's defaults)."""
+    value = value or os.environ.get(THREADS_VARIABLE, "")
     return {THREADS_VARIABLE: value} if value else {}
 
 

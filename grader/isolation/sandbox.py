@@ -70,6 +70,7 @@ class Limits:
     cpu_seconds: int = 3600  # RLIMIT_CPU over the worker's whole life (SIGXCPU, then SIGKILL)
     file_mb: int = 64  # RLIMIT_FSIZE per file, and the size of the jail's tmpfs
     processes: int = 512  # RLIMIT_NPROC (threads count too; TensorFlow starts ~30)
+    nice: int = 0  # added to the worker's scheduling niceness (a bar run trains at 10, behind the checks)
 
 
 @dataclass
@@ -302,6 +303,9 @@ def _apply_limits(limits: Limits, own_process_count: bool, record: dict) -> None
     else:
         record["not_applied"]["RLIMIT_NPROC"] = ("counted per user: only set with a dedicated user "
                                                  "or a user namespace")
+    if limits.nice:
+        os.nice(limits.nice)  # lowering one's own priority needs no privilege
+        record["limits"]["nice"] = f"niceness +{limits.nice}"
     for name, (value, text) in wanted.items():
         kind = getattr(resource, name)
         hard = value + 10 if name == "RLIMIT_CPU" else value  # SIGXCPU first, SIGKILL 10 s later

@@ -64,7 +64,7 @@ LOG_KEEP_BYTES = 1 << 20
 class WorkerProcess:
     """One running worker: start it, call it, stop it."""
 
-    def __init__(self, folder: Path, limits: Limits, use_namespaces: bool):
+    def __init__(self, folder: Path, limits: Limits, use_namespaces: bool, tf_threads: str | None = None):
         self.space = Workspace.create(folder)
         self.limits = limits
         self.peak_rss_kb = 0
@@ -86,7 +86,7 @@ class WorkerProcess:
                     [sys.executable, "-m", "grader.isolation.worker_main", config.to_json(), str(request_read), str(reply_write)],
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     pass_fds=(request_read, reply_write), cwd=self.space.folder,
-                    env=_worker_environment(self.space), start_new_session=True)
+                    env=_worker_environment(self.space, tf_threads), start_new_session=True)
         except BaseException:
             if self.cgroup:
                 self.cgroup.remove()
@@ -215,8 +215,9 @@ class WorkerProcess:
             return ""
 
 
-def _worker_environment(space: Workspace) -> dict[str, str]:
-    """A minimal environment: no secrets, no proxies, home and temp in the sandbox."""
+def _worker_environment(space: Workspace, tf_threads: str | None = None) -> dict[str, str]:
+    """A minimal environment: no secrets, no proxies, home and temp in the sandbox;
+    TensorFlow's threads as ``tf_threads`` ("INTRA,INTER") says, else as the grading process's."""
     import grader
 
     return {
@@ -224,7 +225,7 @@ def _worker_environment(space: Workspace) -> dict[str, str]:
         "HOME": str(space.work), "TMPDIR": "/tmp", "LANG": "C.UTF-8",
         "PYTHONPATH": str(Path(grader.__file__).resolve().parent.parent),
         "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
-        **QUIET_ENV, **thread_environment(), "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
+        **QUIET_ENV, **thread_environment(tf_threads), "CUDA_VISIBLE_DEVICES": "", "KERAS_HOME": str(space.work / ".keras"),
         "MPLCONFIGDIR": str(space.work),
     }
 
@@ -251,7 +252,8 @@ class WorkerGateway(Gateway):
 
     def __init__(self, target: Target, timeout: float | None = None, memory_mb: int | None = None,
                  cpu_seconds: int | None = None, file_mb: int | None = None, processes: int | None = None,
-                 incidents: str | os.PathLike | None = None, use_namespaces: bool = True):
+                 incidents: str | os.PathLike | None = None, use_namespaces: bool = True, nice: int = 0,
+                 tf_threads: str | None = None):
         defaults = Limits()
         self.folder = Path(target.folder)
         self.timeout = float(timeout or DEFAULT_TIMEOUT)
@@ -260,7 +262,9 @@ class WorkerGateway(Gateway):
             cpu_seconds=cpu_seconds or defaults.cpu_seconds,
             file_mb=file_mb or defaults.file_mb,
             processes=processes or defaults.processes,
+            nice=nice,
         )
+        self.tf_threads = tf_threads  # COURSE_TF_THREADS for the worker (else the grading process's)
         self.incidents = incidents
         self.use_namespaces = use_namespaces
         self.sandbox: dict | None = None  # what the last worker reported it applied
@@ -300,7 +304,7 @@ class WorkerGateway(Gateway):
 
     def _started(self) -> WorkerProcess:
         if self._worker is None:
-            self._worker = WorkerProcess(self.folder, self.limits, self.use_namespaces)
+            self._worker = WorkerProcess(self.folder, self.limits, self.use_namespaces, self.tf_threads)
             self.sandbox = self._worker.sandbox
         return self._worker
 

@@ -1,0 +1,157 @@
+"""The session's accuracy-bar runs, each at most once, started ahead when they train elsewhere.
+
+A bar check asks ``BarRuns.outcome(exercise, progress)`` for its run (``bar_scoring.BAR_RUNS``
+names one per exercise). Under ``--isolate`` every run trains in a fresh worker of its own
+(``staged_worker``), so the plugin calls ``start(exercises)`` at the session's first check:
+each run is then driven by a thread of the grading process while the other checks run,
+and the runs train side by side (``ahead_worker_options``: each worker niced, so the checks'
+own workers come first, and given its share of the cores as TensorFlow threads). The bar
+check waits for its run, first replaying the progress lines the run said so far (only the
+main thread writes to the terminal). A run not started ahead (in-process grading, where
+student code runs in this very process) runs when its check asks, as before.
+
+What a run computes does not depend on this: ``train(exercise, progress)`` is the same
+``run_bar`` call either way, each run has its own worker, initial weights and cache key,
+and the score is still decided here from the weights it returns. Only the wall time
+changes. ``close()`` (the session's end) stops runs nobody waited for (``-x``, ``-k``,
+Ctrl-C): their next call into the worker raises ``RunCancelled``, which ends the run and
+closes its worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+from grader.checking.bar_scoring import BarOutcome, Progress
+
+#: Added to a bar worker's niceness while it trains ahead of the other checks.
+AHEAD_NICE = 10
+#: Seconds ``close()`` waits for a cancelled run's thread (a chunk of training may be under way).
+CLOSE_WAIT = 5.0
+
+
+class RunCancelled(RuntimeError):
+    """The session ended before anyone waited for this bar run."""
+
+
+def ahead_worker_options(runs_at_once: int, cores: int | None = None) -> dict:
+    """Worker options of one of ``runs_at_once`` bar runs training side by side.
+
+    Niced by ``AHEAD_NICE``; with two or more at once, ``cores // runs_at_once`` intra-op
+    threads each (at least 1) and one inter-op thread, so the runs share the cores
+    instead of each starting a pool as large as the machine (unless ``COURSE_TF_THREADS``
+    is set: then every worker gets that, as it always does).
+    """
+    from grader.tf_runtime import THREADS_VARIABLE
+
+    options: dict = {"nice": AHEAD_NICE}
+    cores = cores or len(os.sched_getaffinity(0))
+    if runs_at_once >= 2 and not os.environ.get(THREADS_VARIABLE):
+        options["tf_threads"] = f"{max(1, cores // runs_at_once)},1"
+    return options
+
+
+class _Run:
+    """One run started ahead: its thread, the lines it said, its outcome."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.finished = False
+        self.outcome: BarOutcome | None = None
+        self.error: BaseException | None = None
+        self.changed = threading.Condition()
+        self.thread: threading.Thread | None = None
+
+    def say(self, text: str) -> None:
+        with self.changed:
+            self.lines.append(text)
+            self.changed.notify_all()
+
+
+class _Guarded:
+    """A gateway that refuses calls once ``cancelled`` is set (``RunCancelled``)."""
+
+    def __init__(self, gateway, cancelled: threading.Event):
+        self._gateway, self._cancelled = gateway, cancelled
+
+    def call(self, probe_id: str, *args, **kwargs):
+        if self._cancelled.is_set():
+            raise RunCancelled("the grading session ended before this accuracy bar was checked")
+        return self._gateway.call(probe_id, *args, **kwargs)
+
+
+class BarRuns:
+    """``train(exercise, progress, ahead)`` runs one bar; see the module docstring.
+
+    ``ahead`` is how many runs train side by side (0: this one runs now, in the caller's thread).
+    """
+
+    def __init__(self, train: Callable[[str, Progress, int], BarOutcome]):
+        self._train = train
+        self._runs: dict[str, _Run] = {}
+        self._outcomes: dict[str, BarOutcome] = {}
+        self.cancelled = threading.Event()
+
+    def start(self, exercises: Iterable[str]) -> None:
+        """Start the runs of ``exercises`` (each once), all at once, in threads."""
+        wanted = [name for name in dict.fromkeys(exercises) if name not in self._runs and name not in self._outcomes]
+        for name in wanted:
+            run = self._runs[name] = _Run()
+            run.thread = threading.Thread(target=self._drive, args=(name, run, len(wanted)), daemon=True,
+                                          name=f"bar run: {name}")
+            run.thread.start()
+
+    def _drive(self, exercise: str, run: _Run, ahead: int) -> None:
+        try:
+            run.outcome = self._train(exercise, run.say, ahead)
+        except BaseException as error:  # noqa: BLE001 - handed to the check that waits for it
+            run.error = error
+        with run.changed:
+            run.finished = True
+            run.changed.notify_all()
+
+    @property
+    def done(self) -> set[str]:
+        """The exercises whose run a check has already waited for."""
+        return set(self._outcomes)
+
+    def outcome(self, exercise: str, progress: Progress) -> BarOutcome:
+        """The run of ``exercise``: waited for (its lines replayed, then live) or run now."""
+        if exercise in self._outcomes:
+            return self._outcomes[exercise]
+        run = self._runs.get(exercise)
+        if run is None:
+            outcome = self._train(exercise, progress, 0)
+        else:
+            shown = 0
+            while True:
+                with run.changed:
+                    if shown == len(run.lines) and not run.finished:
+                        run.changed.wait(timeout=1.0)  # a timeout: the check's own time limit may fire
+                    lines, finished = run.lines[shown:], run.finished
+                for line in lines:
+                    progress(line)
+                shown += len(lines)
+                if finished and shown == len(run.lines):
+                    break
+            if run.error is not None:
+                raise run.error
+            outcome = run.outcome
+        self._outcomes[exercise] = outcome
+        return outcome
+
+    def guarded(self, gateway):
+        """``gateway`` whose every call first checks that the session has not ended."""
+        return _Guarded(gateway, self.cancelled)
+
+    def close(self) -> None:
+        """Stop the runs still training (nobody will wait for them) and wait for their threads."""
+        self.cancelled.set()
+        for run in self._runs.values():
+            if run.thread is not None:
+                run.thread.join(timeout=CLOSE_WAIT)
+
+
+__all__ = ["AHEAD_NICE", "BarRuns", "RunCancelled", "ahead_worker_options"]

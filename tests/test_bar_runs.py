@@ -1,0 +1,102 @@
+"""Accuracy bars started ahead (``grader.checking.bar_runs``): the runs' scheduling, and
+the worker options it gives them, applied by real sandboxed workers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from grader.checking.bar_runs import AHEAD_NICE, BarRuns, RunCancelled, ahead_worker_options
+from grader.checking.bar_scoring import BarOutcome
+from grader.isolation import staged_worker
+from grader.tf_runtime import THREADS_VARIABLE
+
+#: Staged as an exercise module (only those can be called).
+READER = b'''import os
+
+
+def niceness():
+    return os.nice(0)
+
+
+def threads_setting():
+    return os.environ.get("COURSE_TF_THREADS", "")
+'''
+
+
+def test_runs_started_ahead_train_side_by_side_and_replay_their_lines():
+    both_running = threading.Barrier(2, timeout=20)
+    calls = []
+
+    def train(exercise, progress, ahead):
+        calls.append((exercise, ahead))
+        progress(f"{exercise} started")
+        both_running.wait()  # only returns when the other run is training at the same time
+        progress(f"{exercise} done")
+        return BarOutcome(bar=0.98, passed=exercise == "model", accuracy=0.5)
+
+    runs, heard = BarRuns(train), []
+    runs.start(["model", "training", "model"])
+    first = runs.outcome("training", heard.append)
+    assert (first.passed, heard) == (False, ["training started", "training done"])
+    assert runs.outcome("model", heard.append).passed
+    assert heard[2:] == ["model started", "model done"]
+    assert sorted(calls) == [("model", 2), ("training", 2)]  # each once, knowing two run at once
+    assert runs.outcome("model", heard.append) is runs.outcome("model", heard.append)
+    assert len(calls) == 2 and runs.done == {"model", "training"}
+
+
+def test_a_run_not_started_ahead_runs_when_asked_and_an_error_reaches_its_check():
+    def train(exercise, progress, ahead):
+        progress(f"{exercise} now, ahead={ahead}")
+        if exercise == "training":
+            raise RuntimeError("the grader's own bug")
+        return BarOutcome(bar=0.97, passed=True)
+
+    runs, heard = BarRuns(train), []
+    assert runs.outcome("keras_model", heard.append).passed
+    assert heard == ["keras_model now, ahead=0"]
+    runs.start(["training"])
+    with pytest.raises(RuntimeError, match="the grader's own bug"):
+        runs.outcome("training", heard.append)
+    assert heard[-1] == "training now, ahead=1"
+
+
+def test_closing_the_session_cancels_the_calls_of_runs_nobody_waited_for():
+    class Gateway:
+        def __init__(self):
+            self.calls = 0
+
+        def call(self, probe_id, *args, **kwargs):
+            self.calls += 1
+            return probe_id
+
+    gateway = Gateway()
+    runs = BarRuns(lambda *args: BarOutcome(bar=0.98))
+    guarded = runs.guarded(gateway)
+    assert guarded.call("bars.advance", 10) == "bars.advance"
+    runs.close()
+    with pytest.raises(RunCancelled, match="ended before this accuracy bar was checked"):
+        guarded.call("bars.advance", 10)
+    assert gateway.calls == 1
+
+
+def test_side_by_side_runs_share_the_cores(monkeypatch):
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    assert ahead_worker_options(3, cores=2) == {"nice": AHEAD_NICE, "tf_threads": "1,1"}
+    assert ahead_worker_options(3, cores=16) == {"nice": AHEAD_NICE, "tf_threads": "5,1"}
+    assert ahead_worker_options(1, cores=2) == {"nice": AHEAD_NICE}  # alone: TensorFlow's defaults
+    monkeypatch.setenv(THREADS_VARIABLE, "2,2")  # the instructor's own setting wins
+    assert ahead_worker_options(3, cores=2) == {"nice": AHEAD_NICE}
+
+
+def test_a_real_worker_applies_the_niceness_and_thread_setting(monkeypatch):
+    monkeypatch.delenv(THREADS_VARIABLE, raising=False)
+    with staged_worker({"activations.py": READER}, timeout=60) as plain:
+        base = plain.call("common.call", "activations", "niceness")["result"]
+        assert plain.call("common.call", "activations", "threads_setting")["result"] == ""
+    with staged_worker({"activations.py": READER}, timeout=60, **ahead_worker_options(3, cores=2)) as ahead:
+        assert ahead.call("common.call", "activations", "niceness")["result"] == min(base + AHEAD_NICE, 19)
+        assert ahead.call("common.call", "activations", "threads_setting")["result"] == "1,1"
+        assert ahead.sandbox["limits"]["nice"] == f"niceness +{AHEAD_NICE}"
