@@ -16,7 +16,8 @@ importing this module for ``QUIET_ENV`` alone costs nothing.
 
 Threads: TensorFlow's defaults (intra-op and inter-op pools of one thread per core) unless
 ``COURSE_TF_THREADS="INTRA,INTER"`` is set (``bench/grading_speed.py`` measures settings
-with it); a worker gets the variable from its grading process (``thread_environment``).
+with it); a worker gets the variable from its grading process (``thread_environment``), or
+the share of ``COURSE_CORES`` its accuracy bar runs with (``grader.checking.bar_runs``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,24 @@ from typing import Iterator, Mapping
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3"}
 #: ``"INTRA,INTER"``: TensorFlow's thread pools (unset: its defaults, one thread per core each).
 THREADS_VARIABLE = "COURSE_TF_THREADS"
+#: Cores one grading may use (unset: every core this process may run on); ``course grade``
+#: sets it to its share when it grades several students side by side.
+CORES_VARIABLE = "COURSE_CORES"
+
+
+def grading_cores() -> int:
+    """The cores this grading may use: ``COURSE_CORES`` when it is a positive integer, else
+    the CPUs this process may run on."""
+    try:
+        value = int(os.environ.get(CORES_VARIABLE, ""))
+    except ValueError:
+        value = 0
+    return value if value > 0 else len(os.sched_getaffinity(0))
+
+
+def cores_each(side_by_side: int) -> int:
+    """Each grading's share of this machine's cores when ``side_by_side`` run at once (at least 1)."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, side_by_side))
 
 
 def thread_environment(value: str | None = None) -> dict[str, str]:

@@ -26,7 +26,9 @@ NFS), so two runs on two machines still cannot write the same results folder.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import os
 import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -50,6 +52,7 @@ from grader.bulk.student import (
 )
 from grader.bulk.submissions import Entry, discover
 from grader.errors import CourseError
+from grader.tf_runtime import CORES_VARIABLE, cores_each
 from grader.warm_grader import WarmGrader
 
 if TYPE_CHECKING:
@@ -79,6 +82,9 @@ def grade_class(submissions: Path, settings: Settings, workers: int = 1, force: 
     grade because of an error in the grader itself, with the error).
     """
     out = settings.out
+    if settings.cores is None and not os.environ.get(CORES_VARIABLE) and (cluster is None or cluster.workers):
+        # students graded side by side on this machine: each grading gets its share of the cores
+        settings = dataclasses.replace(settings, cores=cores_each(cluster.workers if cluster else workers))
     if Path(submissions).resolve() == out.resolve():
         raise CourseError(f"the results folder cannot be the submissions folder ({out})")
     out.mkdir(parents=True, exist_ok=True)

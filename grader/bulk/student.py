@@ -46,6 +46,7 @@ from grader.bulk.submissions import Entry, InvalidSubmission, stage
 from grader.feedback_page import render_page
 from grader.launch import RunHandle, grader_args, grading_environment, start
 from grader.report import Scoreboard, gradescope_results
+from grader.tf_runtime import CORES_VARIABLE
 from grader.warm_grader import WarmGrader
 
 #: Worker fault types (``grader.isolation.worker_handle``) and the student status each implies, by priority.
@@ -76,6 +77,9 @@ class Settings:
     call_timeout: float = 30.0
     memory_mb: int = 4096
     student_timeout: float = 1800.0
+    #: Cores one student's grading may use (``COURSE_CORES``: how many accuracy bars train at
+    #: once and with how many threads, ``grader.checking.bar_runs``); None: the whole machine's.
+    cores: int | None = None
 
 
 def is_done(out: Path, entry: Entry) -> bool:
@@ -139,7 +143,8 @@ def _grade_staged(work: Path, settings: Settings, launcher: WarmGrader, record: 
                        "--worker-timeout", str(settings.call_timeout), "--worker-memory", str(settings.memory_mb),
                        "--worker-incidents", str(incidents), "--figures", str(work / FIGURES_FILE))
     process = start(args, output=work / "grader-output.txt", warm=launcher, cwd=work,
-                    env=grading_environment(TMPDIR=str(work / "tmp")))
+                    env=grading_environment(TMPDIR=str(work / "tmp"),
+                                            **({CORES_VARIABLE: str(settings.cores)} if settings.cores else {})))
     ended = _wait(process, settings.student_timeout, stop)
     timed_out = ended == "timeout"
     if ended == "stopped" or (process.returncode == PYTEST_INTERRUPTED and not timed_out):

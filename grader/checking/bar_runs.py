@@ -3,9 +3,11 @@
 A bar check asks ``BarRuns.outcome(exercise, progress)`` for its run (``bar_scoring.BAR_RUNS``
 names one per exercise). Under ``--isolate`` every run trains in a fresh worker of its own
 (``staged_worker``), so the plugin calls ``start(exercises)`` at the session's first check:
-each run is then driven by a thread of the grading process while the other checks run,
-and the runs train side by side (``ahead_worker_options``: each worker niced, so the checks'
-own workers come first, and given its share of the cores as TensorFlow threads). The bar
+the runs are then driven by threads of the grading process while the other checks run,
+one run per core the grading may use at a time (``runs_at_once``: ``COURSE_CORES``, which
+``course grade`` sets to each student's share, else the machine's cores), each worker
+niced so the checks' own worker comes first, and given its share of the cores as
+TensorFlow threads (``ahead_worker_options``). The bar
 check waits for its run, first replaying the progress lines the run said so far (only the
 main thread writes to the terminal). A run not started ahead (in-process grading, where
 student code runs in this very process) runs when its check asks, as before.
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from grader.checking.bar_scoring import BarOutcome, Progress
+from grader.tf_runtime import THREADS_VARIABLE, grading_cores
 
 #: Added to a bar worker's niceness while it trains ahead of the other checks.
 AHEAD_NICE = 10
@@ -36,25 +40,30 @@ class RunCancelled(RuntimeError):
     """The session ended before anyone waited for this bar run."""
 
 
-def ahead_worker_options(runs_at_once: int, cores: int | None = None) -> dict:
-    """Worker options of one of ``runs_at_once`` bar runs training side by side.
+def runs_at_once(runs: int, cores: int | None = None) -> int:
+    """How many of ``runs`` bar runs train side by side: one per core the grading may use
+    (``grading_cores()``: ``COURSE_CORES``, else the machine's), at least one."""
+    return max(1, min(runs, cores or grading_cores()))
 
-    Niced by ``AHEAD_NICE``; with two or more at once, ``cores // runs_at_once`` intra-op
-    threads each (at least 1) and one inter-op thread, so the runs share the cores
-    instead of each starting a pool as large as the machine (unless ``COURSE_TF_THREADS``
-    is set: then every worker gets that, as it always does).
+
+def ahead_worker_options(at_once: int, cores: int | None = None) -> dict:
+    """Worker options of one of ``at_once`` bar runs training side by side.
+
+    Niced by ``AHEAD_NICE``; ``cores // at_once`` intra-op threads each (at least 1) and one
+    inter-op thread, so the runs share the grading's cores instead of each starting a pool
+    as large as the machine; TensorFlow's defaults when one run has the whole machine, and
+    ``COURSE_TF_THREADS`` when it is set (every worker gets that, as it always does).
     """
-    from grader.tf_runtime import THREADS_VARIABLE
-
     options: dict = {"nice": AHEAD_NICE}
-    cores = cores or len(os.sched_getaffinity(0))
-    if runs_at_once >= 2 and not os.environ.get(THREADS_VARIABLE):
-        options["tf_threads"] = f"{max(1, cores // runs_at_once)},1"
+    cores = cores or grading_cores()
+    if os.environ.get(THREADS_VARIABLE) or (at_once == 1 and cores >= len(os.sched_getaffinity(0))):
+        return options
+    options["tf_threads"] = f"{max(1, cores // at_once)},1"
     return options
 
 
 class _Run:
-    """One run started ahead: its thread, the lines it said, its outcome."""
+    """One run started ahead: the lines it said, its outcome."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -62,7 +71,6 @@ class _Run:
         self.outcome: BarOutcome | None = None
         self.error: BaseException | None = None
         self.changed = threading.Condition()
-        self.thread: threading.Thread | None = None
 
     def say(self, text: str) -> None:
         with self.changed:
@@ -92,20 +100,36 @@ class BarRuns:
         self._train = train
         self._runs: dict[str, _Run] = {}
         self._outcomes: dict[str, BarOutcome] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
         self.cancelled = threading.Event()
 
-    def start(self, exercises: Iterable[str]) -> None:
-        """Start the runs of ``exercises`` (each once), all at once, in threads."""
-        wanted = [name for name in dict.fromkeys(exercises) if name not in self._runs and name not in self._outcomes]
+    def start(self, exercises: Iterable[str], cores: int | None = None) -> None:
+        """Start the runs of ``exercises`` (each once): ``runs_at_once(len(exercises), cores)``
+        threads, each taking the next run in this order when its previous one ends."""
+        wanted = deque(name for name in dict.fromkeys(exercises) if name not in self._runs and name not in self._outcomes)
         for name in wanted:
-            run = self._runs[name] = _Run()
-            run.thread = threading.Thread(target=self._drive, args=(name, run, len(wanted)), daemon=True,
-                                          name=f"bar run: {name}")
-            run.thread.start()
+            self._runs[name] = _Run()
+        at_once = runs_at_once(len(wanted), cores)
 
-    def _drive(self, exercise: str, run: _Run, ahead: int) -> None:
+        def drive() -> None:
+            while True:
+                with self._lock:
+                    if not wanted:
+                        return
+                    name = wanted.popleft()
+                self._drive(name, self._runs[name], at_once)
+
+        for number in range(at_once if wanted else 0):
+            thread = threading.Thread(target=drive, daemon=True, name=f"bar runs {number + 1}/{at_once}")
+            self._threads.append(thread)
+            thread.start()
+
+    def _drive(self, exercise: str, run: _Run, at_once: int) -> None:
         try:
-            run.outcome = self._train(exercise, run.say, ahead)
+            if self.cancelled.is_set():
+                raise RunCancelled("the grading session ended before this accuracy bar was checked")
+            run.outcome = self._train(exercise, run.say, at_once)
         except BaseException as error:  # noqa: BLE001 - handed to the check that waits for it
             run.error = error
         with run.changed:
@@ -149,9 +173,8 @@ class BarRuns:
     def close(self) -> None:
         """Stop the runs still training (nobody will wait for them) and wait for their threads."""
         self.cancelled.set()
-        for run in self._runs.values():
-            if run.thread is not None:
-                run.thread.join(timeout=CLOSE_WAIT)
+        for thread in self._threads:
+            thread.join(timeout=CLOSE_WAIT)
 
 
-__all__ = ["AHEAD_NICE", "BarRuns", "RunCancelled", "ahead_worker_options"]
+__all__ = ["AHEAD_NICE", "BarRuns", "RunCancelled", "ahead_worker_options", "runs_at_once"]
