@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 
 from grader.checking.bar_runs import AHEAD_NICE, BarRuns, RunCancelled, ahead_worker_options, runs_at_once
 from grader.checking.bar_scoring import BarOutcome
 from grader.isolation import staged_worker
+from grader.plain import ErrorRecord
 from grader.tf_runtime import THREADS_VARIABLE
 
 #: Staged as an exercise module (only those can be called).
@@ -125,3 +127,29 @@ def test_a_real_worker_applies_the_niceness_and_thread_setting(monkeypatch):
         assert ahead.call("common.call", "activations", "niceness")["result"] == min(base + AHEAD_NICE, 19)
         assert ahead.call("common.call", "activations", "threads_setting")["result"] == "1,1"
         assert ahead.sandbox["limits"]["nice"] == f"niceness +{AHEAD_NICE}"
+
+
+def test_closing_the_session_kills_a_worker_still_training():
+    slow = b"def ready():\n    return 1\n\n\ndef slow():\n    import time\n    time.sleep(120)\n"
+    calling, seen = threading.Event(), []
+
+    def train(exercise, progress, ahead):
+        with staged_worker({"activations.py": slow}, timeout=300) as opened:
+            gateway = runs.guarded(opened)
+            gateway.call("common.call", "activations", "ready")  # the worker is up
+            calling.set()
+            seen.append(gateway.call("common.call", "activations", "slow"))
+            try:
+                gateway.call("common.call", "activations", "slow")
+            except RunCancelled as error:
+                seen.append(error)
+        return BarOutcome(bar=0.98)
+
+    runs = BarRuns(train)
+    runs.start(["training"], cores=1)
+    assert calling.wait(60)
+    time.sleep(1.0)  # the call is under way in the worker
+    started = time.monotonic()
+    runs.close()
+    assert time.monotonic() - started < 10  # not the 120 s the call would take
+    assert isinstance(seen[0], ErrorRecord) and isinstance(seen[1], RunCancelled), seen

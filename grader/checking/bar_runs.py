@@ -15,9 +15,9 @@ student code runs in this very process) runs when its check asks, as before.
 What a run computes does not depend on this: ``train(exercise, progress)`` is the same
 ``run_bar`` call either way, each run has its own worker, initial weights and cache key,
 and the score is still decided here from the weights it returns. Only the wall time
-changes. ``close()`` (the session's end) stops runs nobody waited for (``-x``, ``-k``,
-Ctrl-C): their next call into the worker raises ``RunCancelled``, which ends the run and
-closes its worker.
+changes. ``close()`` (the session's end) stops runs nobody waited for (``-x``, Ctrl-C, a
+student's time limit in ``course grade``): it kills their workers, and a run that has not
+started yet, or calls again, gets ``RunCancelled``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from grader.tf_runtime import THREADS_VARIABLE, grading_cores
 
 #: Added to a bar worker's niceness while it trains ahead of the other checks.
 AHEAD_NICE = 10
-#: Seconds ``close()`` waits for a cancelled run's thread (a chunk of training may be under way).
+#: Seconds ``close()`` waits for each cancelled run's thread to end.
 CLOSE_WAIT = 5.0
 
 
@@ -79,10 +79,15 @@ class _Run:
 
 
 class _Guarded:
-    """A gateway that refuses calls once ``cancelled`` is set (``RunCancelled``)."""
+    """A gateway that refuses calls once ``cancelled`` is set (``RunCancelled``); ``kill()``
+    ends the call under way (a sandboxed worker's ``kill``; nothing to kill in-process)."""
 
     def __init__(self, gateway, cancelled: threading.Event):
         self._gateway, self._cancelled = gateway, cancelled
+
+    def kill(self) -> None:
+        if hasattr(self._gateway, "kill"):
+            self._gateway.kill()
 
     def call(self, probe_id: str, *args, **kwargs):
         if self._cancelled.is_set():
@@ -101,6 +106,7 @@ class BarRuns:
         self._runs: dict[str, _Run] = {}
         self._outcomes: dict[str, BarOutcome] = {}
         self._threads: list[threading.Thread] = []
+        self._gateways: list[_Guarded] = []
         self._lock = threading.Lock()
         self.cancelled = threading.Event()
 
@@ -167,12 +173,21 @@ class BarRuns:
         return outcome
 
     def guarded(self, gateway):
-        """``gateway`` whose every call first checks that the session has not ended."""
-        return _Guarded(gateway, self.cancelled)
+        """``gateway`` whose every call first checks that the session has not ended; ``close()``
+        kills its worker if a call is still under way then."""
+        guarded = _Guarded(gateway, self.cancelled)
+        with self._lock:
+            self._gateways.append(guarded)
+        return guarded
 
     def close(self) -> None:
         """Stop the runs still training (nobody will wait for them) and wait for their threads."""
         self.cancelled.set()
+        if any(thread.is_alive() for thread in self._threads):
+            with self._lock:
+                gateways = list(self._gateways)
+            for gateway in gateways:
+                gateway.kill()
         for thread in self._threads:
             thread.join(timeout=CLOSE_WAIT)
 

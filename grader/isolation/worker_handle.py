@@ -302,6 +302,16 @@ class WorkerGateway(Gateway):
     def close(self) -> None:
         self._discard(grace=2.0)
 
+    def kill(self) -> None:
+        """Kill the running worker from another thread: the call waiting on it (in its own
+        thread) then ends as a ``WorkerDied`` fault, which removes the worker as usual."""
+        worker = self._worker
+        if worker is not None and not worker.stopped:
+            try:
+                os.killpg(worker.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def _started(self) -> WorkerProcess:
         if self._worker is None:
             self._worker = WorkerProcess(self.folder, self.limits, self.use_namespaces, self.tf_threads)
