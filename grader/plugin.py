@@ -247,10 +247,12 @@ def bar_runs(pytestconfig: pytest.Config, bar_gateway, target, train_cache, grad
 def bars_ahead(request: pytest.FixtureRequest) -> None:
     """Under ``--isolate``, start the session's accuracy bars at its first check, so they
     train in their own workers while the other checks run (``grader.checking.bar_runs``)."""
+    if not request.config.getoption("--isolate"):
+        return
     specs = request.config.stash.get(_SPECS, {})
     exercises = [specs[item.nodeid].exercise for item in request.session.items
                  if item.nodeid in specs and specs[item.nodeid].bar]
-    if exercises and request.config.getoption("--isolate"):
+    if exercises:
         request.getfixturevalue("bar_runs").start(exercises)
 
 

@@ -37,6 +37,11 @@ THREADS_VARIABLE = "COURSE_TF_THREADS"
 CORES_VARIABLE = "COURSE_CORES"
 
 
+def machine_cores() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
 def grading_cores() -> int:
     """The cores this grading may use: ``COURSE_CORES`` when it is a positive integer, else
     the CPUs this process may run on."""
@@ -44,12 +49,12 @@ def grading_cores() -> int:
         value = int(os.environ.get(CORES_VARIABLE, ""))
     except ValueError:
         value = 0
-    return value if value > 0 else len(os.sched_getaffinity(0))
+    return value if value > 0 else machine_cores()
 
 
 def cores_each(side_by_side: int) -> int:
     """Each grading's share of this machine's cores when ``side_by_side`` run at once (at least 1)."""
-    return max(1, len(os.sched_getaffinity(0)) // max(1, side_by_side))
+    return max(1, machine_cores() // max(1, side_by_side))
 
 
 def thread_environment(value: str | None = None) -> dict[str, str]:

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from grader.checking.bar_scoring import BarOutcome, Progress
-from grader.tf_runtime import THREADS_VARIABLE, grading_cores
+from grader.tf_runtime import THREADS_VARIABLE, grading_cores, machine_cores
 
 #: Added to a bar worker's niceness while it trains ahead of the other checks.
 AHEAD_NICE = 10
@@ -38,6 +38,11 @@ CLOSE_WAIT = 5.0
 
 class RunCancelled(RuntimeError):
     """The session ended before anyone waited for this bar run."""
+
+
+def _refuse_if(cancelled: threading.Event) -> None:
+    if cancelled.is_set():
+        raise RunCancelled("the grading session ended before this accuracy bar was checked")
 
 
 def runs_at_once(runs: int, cores: int | None = None) -> int:
@@ -56,7 +61,7 @@ def ahead_worker_options(at_once: int, cores: int | None = None) -> dict:
     """
     options: dict = {"nice": AHEAD_NICE}
     cores = cores or grading_cores()
-    if os.environ.get(THREADS_VARIABLE) or (at_once == 1 and cores >= len(os.sched_getaffinity(0))):
+    if os.environ.get(THREADS_VARIABLE) or (at_once == 1 and cores >= machine_cores()):
         return options
     options["tf_threads"] = f"{max(1, cores // at_once)},1"
     return options
@@ -90,8 +95,7 @@ class _Guarded:
             self._gateway.kill()
 
     def call(self, probe_id: str, *args, **kwargs):
-        if self._cancelled.is_set():
-            raise RunCancelled("the grading session ended before this accuracy bar was checked")
+        _refuse_if(self._cancelled)
         return self._gateway.call(probe_id, *args, **kwargs)
 
 
@@ -133,8 +137,7 @@ class BarRuns:
 
     def _drive(self, exercise: str, run: _Run, at_once: int) -> None:
         try:
-            if self.cancelled.is_set():
-                raise RunCancelled("the grading session ended before this accuracy bar was checked")
+            _refuse_if(self.cancelled)
             run.outcome = self._train(exercise, run.say, at_once)
         except BaseException as error:  # noqa: BLE001 - handed to the check that waits for it
             run.error = error
